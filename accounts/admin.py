@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import Membership
+
+from .models import User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["service"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = [*BaseUserAdmin.fieldsets, (_("Preferences"), {"fields": ["language"]})]
+    list_display = ["username", "first_name", "last_name", "email", "is_active", "is_staff"]
+    list_filter = ["groups", "is_active", "is_staff"]
+    inlines = [MembershipInline]

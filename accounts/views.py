@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language
+from django.views.decorators.http import require_POST
+
+from incidents.rules import can_open_ticket
+
+SEARCH_LIMIT = 20
+
+
+@login_required
+def user_search(request):
+    """Reporter search as you type, for the people who open tickets on behalf of callers."""
+    if not can_open_ticket(request.user):
+        raise Http404
+    term = request.GET.get("q", "").strip()
+    people = []
+    if term:
+        people = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(
+                Q(username__icontains=term)
+                | Q(first_name__icontains=term)
+                | Q(last_name__icontains=term)
+                | Q(email__icontains=term)
+            )
+            .order_by("last_name", "first_name", "username")[:SEARCH_LIMIT]
+        )
+    return JsonResponse(
+        {"results": [{"value": p.pk, "text": f"{p} ({p.username})", "email": p.email} for p in people]}
+    )
+
+
+@require_POST
+def set_language(request):
+    """Switch the interface language, and remember it on the profile of a logged-in user."""
+    language = request.POST.get("language", "")
+    target = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if language in dict(settings.LANGUAGES) and check_for_language(language):
+        if request.user.is_authenticated:
+            request.user.language = language
+            request.user.save(update_fields=["language"])
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+    return response

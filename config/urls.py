@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path
+
+urlpatterns = [
+    path("", lambda request: redirect("incidents:current"), name="home"),
+    path("tickets/", include("incidents.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,245 @@
+"""Every change to a ticket, one function each.
+
+State machine of a ticket:
+
+    open_ticket ──► OPEN ◄───────── reopen_ticket ─────────┐
+         │            │                                      │
+         │            └── close_ticket ──────────────► CLOSED
+         │                                                   ▲
+         └─(criticality "evolution")─► PENDING_DECISION ─────┘ decide_evolution_request(accept=False)
+                                              │
+                                              └─ decide_evolution_request(accept=True) ─► OPEN
+
+Alongside: add_comment, log_intervention, reroute_ticket and assign_ticket / take_ticket.
+Each action checks incidents.rules, changes the rows with a guarded conditional UPDATE
+(so two people acting at once cannot both succeed), and writes the timeline entry in the
+same transaction. A refused action raises Refused and changes nothing.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import rules
+from .models import Criticality, Kind, Membership, Status, Ticket, TimelineEntry
+from .numbering import next_ticket_number
+
+MAX_INTERVENTION_MINUTES = 24 * 60
+
+
+class Refused(Exception):
+    """An action that may not happen; the message is shown to the user as is."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _require_text(text: str, message: str, field: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise Refused(message, field=field)
+    return text
+
+
+def _changed_meanwhile():
+    return Refused(_("This ticket was changed by someone else meanwhile. Reload it and try again."))
+
+
+def _mark_response(ticket: Ticket, by, at: datetime) -> None:
+    """The first action of anyone other than the reporter is the ticket's first response."""
+    if by.pk != ticket.reporter_id and ticket.first_response_at is None:
+        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(first_response_at=at)
+        ticket.first_response_at = at
+
+
+def _entry(ticket: Ticket, *, by, kind: str, at: datetime, **fields) -> TimelineEntry:
+    return TimelineEntry.objects.create(ticket=ticket, kind=kind, author=by, created_at=at, **fields)
+
+
+@transaction.atomic
+def open_ticket(
+    *, by, reporter, application, service, title: str, description: str, gravity: str, criticality: str, channel: str
+) -> Ticket:
+    """Create a ticket in `service`'s queue. An evolution request waits for a decision.
+
+    Writes a CREATED entry. Refuses: a user without the right to open tickets for others
+    (unless they report for themselves), blank title or description.
+    """
+    if reporter.pk != by.pk and not rules.can_open_ticket(by):
+        raise Refused(_("You cannot open a ticket on behalf of someone else."))
+    title = _require_text(title, _("Give the ticket a title."), "title")
+    description = _require_text(description, _("Describe what happens."), "description")
+    now = timezone.now()
+    status = Status.PENDING_DECISION if criticality == Criticality.EVOLUTION else Status.OPEN
+    ticket = Ticket.objects.create(
+        number=next_ticket_number(timezone.localtime(now).year),
+        title=title,
+        description=description,
+        application=application,
+        service=service,
+        reporter=reporter,
+        created_by=by,
+        gravity=gravity,
+        criticality=criticality,
+        priority=rules.priority_for(gravity, criticality),
+        status=status,
+        channel=channel,
+        created_at=now,
+        updated_at=now,
+    )
+    _entry(ticket, by=by, kind=Kind.CREATED, at=now, to_service=service, to_status=status)
+    return ticket
+
+
+@transaction.atomic
+def add_comment(ticket: Ticket, *, by, body: str) -> TimelineEntry:
+    """Add a comment to the timeline. Refuses: a user who may not comment, a blank text."""
+    if not rules.can_comment(by, ticket):
+        raise Refused(_("You cannot comment on this ticket."))
+    body = _require_text(body, _("Write a comment."), "body")
+    now = timezone.now()
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    _mark_response(ticket, by, now)
+    return _entry(ticket, by=by, kind=Kind.COMMENT, at=now, body=body)
+
+
+@transaction.atomic
+def log_intervention(ticket: Ticket, *, by, performed_at: datetime, minutes: int, body: str) -> TimelineEntry:
+    """Record work done on an open ticket and add its duration to the ticket's time spent.
+
+    Refuses: someone outside the ticket's service, a ticket not open, a duration outside
+    1 minute to 24 hours, a date in the future, a blank description of the work.
+    """
+    if not rules.can_log_intervention(by, ticket):
+        if ticket.status != Status.OPEN:
+            raise Refused(_("Interventions are logged on open tickets only."))
+        raise Refused(_("Only technicians of the ticket's service log interventions."))
+    if not 1 <= int(minutes) <= MAX_INTERVENTION_MINUTES:
+        raise Refused(_("The duration must be between 1 minute and 24 hours."), field="minutes")
+    now = timezone.now()
+    if performed_at > now:
+        raise Refused(_("An intervention cannot be in the future."), field="performed_at")
+    body = _require_text(body, _("Say what was done."), "body")
+    moved = Ticket.objects.filter(pk=ticket.pk, status=Status.OPEN, service_id=ticket.service_id).update(
+        time_spent=F("time_spent") + minutes, updated_at=now
+    )
+    if not moved:
+        raise _changed_meanwhile()
+    ticket.time_spent += minutes
+    _mark_response(ticket, by, now)
+    return _entry(ticket, by=by, kind=Kind.INTERVENTION, at=now, body=body, performed_at=performed_at, minutes=minutes)
+
+
+@transaction.atomic
+def reroute_ticket(ticket: Ticket, *, by, to, justification: str) -> TimelineEntry:
+    """Move the ticket to another service's queue, carrying what was found so far.
+
+    The assignee is cleared: the new service decides who takes it. Writes a REROUTE
+    entry with from/to. Refuses: someone outside the current service, a closed ticket,
+    the same service, a blank justification.
+    """
+    if not rules.can_reroute(by, ticket):
+        if ticket.status == Status.CLOSED:
+            raise Refused(_("A closed ticket cannot be re-routed. Reopen it first."))
+        raise Refused(_("Only technicians of the ticket's service can re-route it."))
+    if to.pk == ticket.service_id:
+        raise Refused(_("The ticket is already routed to this service."), field="service")
+    justification = _require_text(
+        justification, _("Say why the ticket is re-routed and what was found so far."), "justification"
+    )
+    now = timezone.now()
+    from_service_id = ticket.service_id
+    moved = Ticket.objects.filter(pk=ticket.pk, service_id=from_service_id, status=ticket.status).update(
+        service=to, assignee=None, updated_at=now
+    )
+    if not moved:
+        raise _changed_meanwhile()
+    _mark_response(ticket, by, now)
+    ticket.service, ticket.assignee = to, None
+    return _entry(
+        ticket, by=by, kind=Kind.REROUTE, at=now, body=justification, from_service_id=from_service_id, to_service=to
+    )
+
+
+def _change_status(ticket: Ticket, *, by, to: str, comment: str, **extra) -> TimelineEntry:
+    comment = _require_text(comment, _("Every status change needs an observation comment."), "comment")
+    now = timezone.now()
+    from_status = ticket.status
+    moved = Ticket.objects.filter(pk=ticket.pk, status=from_status).update(status=to, updated_at=now, **extra)
+    if not moved:
+        raise _changed_meanwhile()
+    ticket.status = to
+    for name, value in extra.items():
+        setattr(ticket, name, value)
+    _mark_response(ticket, by, now)
+    return _entry(ticket, by=by, kind=Kind.STATUS, at=now, body=comment, from_status=from_status, to_status=to)
+
+
+@transaction.atomic
+def close_ticket(ticket: Ticket, *, by, comment: str) -> TimelineEntry:
+    """Close an open ticket with an observation comment.
+
+    Refuses: someone outside the ticket's service, a ticket not open (the second of two
+    people closing at once is refused here), a blank comment.
+    """
+    if not rules.can_close(by, ticket):
+        if ticket.status == Status.CLOSED:
+            raise Refused(_("This ticket is already closed."))
+        if ticket.status == Status.PENDING_DECISION:
+            raise Refused(_("An evolution request is closed by a manager's decision."))
+        raise Refused(_("Only technicians of the ticket's service can close it."))
+    return _change_status(ticket, by=by, to=Status.CLOSED, comment=comment, closed_at=timezone.now())
+
+
+@transaction.atomic
+def reopen_ticket(ticket: Ticket, *, by, comment: str) -> TimelineEntry:
+    """Reopen a closed ticket with a comment. Refuses: a ticket not closed, someone outside its service."""
+    if not rules.can_reopen(by, ticket):
+        if ticket.status != Status.CLOSED:
+            raise Refused(_("Only a closed ticket can be reopened."))
+        raise Refused(_("Only technicians of the ticket's service can reopen it."))
+    return _change_status(ticket, by=by, to=Status.OPEN, comment=comment, closed_at=None)
+
+
+@transaction.atomic
+def decide_evolution_request(ticket: Ticket, *, by, accept: bool, comment: str) -> TimelineEntry:
+    """A manager accepts an evolution request (back to open) or declines it (closed)."""
+    if not rules.can_decide(by, ticket):
+        if ticket.status != Status.PENDING_DECISION:
+            raise Refused(_("This ticket is not waiting for a decision."))
+        raise Refused(_("Only managers decide evolution requests."))
+    if accept:
+        return _change_status(ticket, by=by, to=Status.OPEN, comment=comment)
+    return _change_status(ticket, by=by, to=Status.CLOSED, comment=comment, closed_at=timezone.now())
+
+
+@transaction.atomic
+def assign_ticket(ticket: Ticket, *, by, to) -> TimelineEntry:
+    """Give an open ticket to a member of its service (or to oneself: take_ticket)."""
+    if not rules.can_assign(by, ticket):
+        if ticket.status != Status.OPEN:
+            raise Refused(_("Only an open ticket can be assigned."))
+        raise Refused(_("Only technicians of the ticket's service can assign it."))
+    if ticket.assignee_id == to.pk:
+        raise Refused(_("The ticket is already assigned to this person."), field="assignee")
+    if not Membership.objects.filter(user=to, service_id=ticket.service_id).exists():
+        raise Refused(_("The assignee must be a member of the ticket's service."), field="assignee")
+    now = timezone.now()
+    moved = Ticket.objects.filter(
+        pk=ticket.pk, status=Status.OPEN, service_id=ticket.service_id, assignee_id=ticket.assignee_id
+    ).update(assignee=to, updated_at=now)
+    if not moved:
+        raise _changed_meanwhile()
+    ticket.assignee = to
+    _mark_response(ticket, by, now)
+    return _entry(ticket, by=by, kind=Kind.ASSIGNMENT, at=now, assignee=to)
+
+
+def take_ticket(ticket: Ticket, *, by) -> TimelineEntry:
+    """A technician assigns a ticket of their service to themself."""
+    return assign_ticket(ticket, by=by, to=by)

@@ -1,0 +1,271 @@
+"""Desk pages. Thin: fetch through visible_to, bind a form, call one action, respond."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django import forms as django_forms
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from . import actions, rules
+from .filters import SORTS, TicketFilter
+from .forms import (
+    AssignForm,
+    CommentForm,
+    DecisionForm,
+    InterventionForm,
+    RerouteForm,
+    StatusCommentForm,
+    TicketIntakeForm,
+)
+from .models import Status, Ticket
+from .pagination import paginate
+
+LISTS = {
+    "current": {
+        "title": gettext_lazy("Current tickets"),
+        "statuses": [Status.OPEN, Status.PENDING_DECISION],
+        "sorts": ["newest", "oldest", "priority", "updated"],
+        "counted": True,
+    },
+    "evolution": {
+        "title": gettext_lazy("Evolution requests"),
+        "statuses": [Status.PENDING_DECISION],
+        "sorts": ["oldest", "newest", "priority"],
+        "counted": True,
+    },
+    "closed": {
+        "title": gettext_lazy("Closed tickets"),
+        "statuses": [Status.CLOSED],
+        # A closed-history total would count millions of rows: it is omitted.
+        "sorts": ["closed", "newest", "oldest"],
+        "counted": False,
+    },
+}
+
+
+def _scope(queryset, statuses):
+    if statuses == [Status.OPEN, Status.PENDING_DECISION]:
+        return queryset.exclude(status=Status.CLOSED)  # matches the partial indexes
+    return queryset.filter(status=statuses[0])
+
+
+def is_staff_member(user) -> bool:
+    return user.has_perm("incidents.see_all_tickets") or user.has_perm("incidents.work_tickets")
+
+
+@login_required
+def ticket_list(request, which):
+    spec = LISTS[which]
+    tickets = _scope(Ticket.objects.visible_to(request.user), spec["statuses"])
+    filterset = TicketFilter(
+        request.GET,
+        queryset=tickets,
+        sorts=spec["sorts"],
+        statuses=spec["statuses"] if len(spec["statuses"]) > 1 else (),
+        staff=is_staff_member(request.user),
+    )
+    filtered = filterset.qs
+    sort = filterset.form.cleaned_data.get("sort") or spec["sorts"][0]
+    page = paginate(filtered.with_list_columns(), SORTS[sort][1], request.GET.get("cursor"), settings.FIREBREAK_PAGE_SIZE)
+    context = {
+        "which": which,
+        "title": spec["title"],
+        "filterset": filterset,
+        "page": page,
+        "total": filtered.count() if spec["counted"] else None,
+        "query": request.GET.copy(),
+    }
+    template = "incidents/ticket_list.html"
+    if request.htmx and request.htmx.target == "ticket-list-results":
+        template += "#results"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _visible_ticket(request, number) -> Ticket:
+    """The ticket, if this user may see it; any other ticket is a 404, like a missing one."""
+    return get_object_or_404(Ticket.objects.visible_to(request.user).with_page_columns(), number=number)
+
+
+def _action_forms(ticket, user, allowed, bound=None):
+    forms = {
+        "comment": CommentForm(),
+        "intervention": InterventionForm() if allowed["intervention"] else None,
+        "reroute": RerouteForm(ticket=ticket) if allowed["reroute"] else None,
+        "close": StatusCommentForm(prefix="close") if allowed["close"] else None,
+        "reopen": StatusCommentForm(prefix="reopen") if allowed["reopen"] else None,
+        "decide": DecisionForm() if allowed["decide"] else None,
+        "assign": AssignForm(ticket=ticket) if allowed["assign"] else None,
+    }
+    if bound:
+        forms.update(bound)
+    return forms
+
+
+def _render_ticket(request, ticket, bound=None, status=200):
+    allowed = rules.allowed_actions(request.user, ticket)
+    limit = settings.FIREBREAK_TIMELINE_PAGE_SIZE
+    entries = list(ticket.timeline.for_page()[: limit + 1])
+    context = {
+        "ticket": ticket,
+        "entries": entries[:limit],
+        "timeline_truncated": len(entries) > limit,
+        "allowed": allowed,
+        "forms": _action_forms(ticket, request.user, allowed, bound),
+    }
+    template = "incidents/ticket_detail.html"
+    if request.htmx:
+        template += "#main"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def ticket_detail(request, number):
+    return _render_ticket(request, _visible_ticket(request, number))
+
+
+def _after_action(request, ticket, message):
+    """Back to the ticket, or to the list when the action took it out of the user's sight."""
+    messages.success(request, message)
+    if not Ticket.objects.visible_to(request.user).filter(pk=ticket.pk).exists():
+        url = "incidents:current"
+        return HttpResponseClientRedirect(reverse(url)) if request.htmx else redirect(url)
+    if request.htmx:
+        return _render_ticket(request, _visible_ticket(request, ticket.number))
+    return redirect(ticket)
+
+
+def _act(request, number, name, form, perform, success):
+    """Shared shape of every ticket action: validate, call the action, show its outcome."""
+    ticket = _visible_ticket(request, number)
+    form = form(ticket) if callable(form) else form
+    if form.is_valid():
+        try:
+            perform(ticket, form.cleaned_data)
+        except actions.Refused as refused:
+            field = refused.field if refused.field in form.fields else None
+            form.add_error(field, refused.message)
+        else:
+            return _after_action(request, ticket, success(ticket))
+    return _render_ticket(request, ticket, bound={name: form})
+
+
+@login_required
+@require_POST
+def ticket_comment(request, number):
+    return _act(
+        request, number, "comment", CommentForm(request.POST),
+        lambda t, d: actions.add_comment(t, by=request.user, body=d["body"]),
+        lambda t: _("Comment added."),
+    )
+
+
+@login_required
+@require_POST
+def ticket_intervention(request, number):
+    return _act(
+        request, number, "intervention", InterventionForm(request.POST),
+        lambda t, d: actions.log_intervention(
+            t, by=request.user, performed_at=d["performed_at"], minutes=d["minutes"], body=d["body"]
+        ),
+        lambda t: _("Intervention logged."),
+    )
+
+
+@login_required
+@require_POST
+def ticket_reroute(request, number):
+    return _act(
+        request, number, "reroute", lambda t: RerouteForm(request.POST, ticket=t),
+        lambda t, d: actions.reroute_ticket(t, by=request.user, to=d["service"], justification=d["justification"]),
+        lambda t: _("Ticket %(number)s re-routed to %(service)s.") % {"number": t.number, "service": t.service},
+    )
+
+
+@login_required
+@require_POST
+def ticket_close(request, number):
+    return _act(
+        request, number, "close", StatusCommentForm(request.POST, prefix="close"),
+        lambda t, d: actions.close_ticket(t, by=request.user, comment=d["comment"]),
+        lambda t: _("Ticket %(number)s closed.") % {"number": t.number},
+    )
+
+
+@login_required
+@require_POST
+def ticket_reopen(request, number):
+    return _act(
+        request, number, "reopen", StatusCommentForm(request.POST, prefix="reopen"),
+        lambda t, d: actions.reopen_ticket(t, by=request.user, comment=d["comment"]),
+        lambda t: _("Ticket %(number)s reopened.") % {"number": t.number},
+    )
+
+
+@login_required
+@require_POST
+def ticket_decide(request, number):
+    return _act(
+        request, number, "decide", DecisionForm(request.POST),
+        lambda t, d: actions.decide_evolution_request(
+            t, by=request.user, accept=d["decision"] == "accept", comment=d["comment"]
+        ),
+        lambda t: _("Decision recorded on %(number)s.") % {"number": t.number},
+    )
+
+
+@login_required
+@require_POST
+def ticket_assign(request, number):
+    return _act(
+        request, number, "assign", lambda t: AssignForm(request.POST, ticket=t),
+        lambda t, d: actions.assign_ticket(t, by=request.user, to=d["assignee"]),
+        lambda t: _("Ticket %(number)s assigned to %(person)s.") % {"number": t.number, "person": t.assignee},
+    )
+
+
+@login_required
+@require_POST
+def ticket_take(request, number):
+    return _act(
+        request, number, "assign", django_forms.Form(request.POST),
+        lambda t, d: actions.take_ticket(t, by=request.user),
+        lambda t: _("You took ticket %(number)s.") % {"number": t.number},
+    )
+
+
+@login_required
+def ticket_create(request):
+    if not rules.can_open_ticket(request.user):
+        raise PermissionDenied
+    form = TicketIntakeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = actions.open_ticket(
+                by=request.user,
+                reporter=data["reporter"],
+                application=data["application"],
+                service=data["service"],
+                title=data["title"],
+                description=data["description"],
+                gravity=data["gravity"],
+                criticality=data["criticality"],
+                channel=data["channel"],
+            )
+        except actions.Refused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(request, _("Ticket %(number)s created.") % {"number": ticket.number})
+            return redirect(ticket)
+    return render(request, "incidents/ticket_create.html", {"form": form, "matrix": rules.matrix_rows()})

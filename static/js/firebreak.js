@@ -1,0 +1,33 @@
+/* Firebreak's only script: progressive enhancement over server-rendered pages.
+   No inline script anywhere (CSP script-src 'self'). */
+(function () {
+  "use strict";
+
+  function enhance(root) {
+    root.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+    if (typeof TomSelect === "undefined") { return; }
+    root.querySelectorAll("select[data-searchable]:not(.tomselected)").forEach(function (select) {
+      new TomSelect(select, { maxOptions: 500 });
+    });
+    root.querySelectorAll("select[data-autocomplete]:not(.tomselected)").forEach(function (select) {
+      new TomSelect(select, {
+        valueField: "value", labelField: "text", searchField: ["text", "email"],
+        loadThrottle: 200, maxOptions: 20,
+        load: function (query, callback) {
+          fetch(select.dataset.autocomplete + "?q=" + encodeURIComponent(query), { credentials: "same-origin" })
+            .then(function (response) { return response.json(); })
+            .then(function (data) { callback(data.results); })
+            .catch(function () { callback(); });
+        },
+        render: { option: function (item, escape) {
+          return "<div>" + escape(item.text) + (item.email ? " <small class='text-body-secondary'>" + escape(item.email) + "</small>" : "") + "</div>";
+        } }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { enhance(event.detail.target); });
+})();
