@@ -31,9 +31,7 @@ def user_search(request):
             )
             .order_by("last_name", "first_name", "username")[:SEARCH_LIMIT]
         )
-    return JsonResponse(
-        {"results": [{"value": p.pk, "text": f"{p} ({p.username})", "email": p.email} for p in people]}
-    )
+    return JsonResponse({"results": [{"value": p.pk, "text": f"{p} ({p.username})", "email": p.email} for p in people]})
 
 
 @require_POST
@@ -41,7 +39,9 @@ def set_language(request):
     """Switch the interface language, and remember it on the profile of a logged-in user."""
     language = request.POST.get("language", "")
     target = request.POST.get("next", "/")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    host, https = {request.get_host()}, request.is_secure()
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts=host, require_https=https)
+    if not safe:
         target = "/"
     response = HttpResponseRedirect(target)
     if language in dict(settings.LANGUAGES) and check_for_language(language):

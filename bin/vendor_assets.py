@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: S603, S607  (runs npm, a developer tool, with fixed arguments)
 """Vendor front-end assets from the npm registry into static/vendor/<pkg>/<version>/.
 
 The product runs on closed networks, so no page loads anything from a CDN. This script
@@ -44,7 +45,10 @@ def fetch() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run(
                 ["npm", "pack", f"{name}@{version}", "--json", "--pack-destination", tmp],
-                check=True, capture_output=True, text=True, cwd=tmp,
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=tmp,
             )
             info = json.loads(out.stdout)[0]
             with tarfile.open(Path(tmp) / info["filename"]) as tar:
@@ -54,13 +58,15 @@ def fetch() -> None:
                     target = dest / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(member.read())
-        manifest.append({
-            "name": name,
-            "version": version,
-            "license": pkg.get("license"),
-            "integrity": info["integrity"],
-            "files": {rel: sha256(dest / rel) for rel in files},
-        })
+        manifest.append(
+            {
+                "name": name,
+                "version": version,
+                "license": pkg.get("license"),
+                "integrity": info["integrity"],
+                "files": {rel: sha256(dest / rel) for rel in files},
+            }
+        )
     MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
 
 

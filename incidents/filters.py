@@ -34,19 +34,21 @@ class TicketFilter(django_filters.FilterSet):
     criticality = django_filters.ChoiceFilter(
         label=_("Criticality"), choices=Criticality.choices, empty_label=_("Any criticality")
     )
-    priority = django_filters.ChoiceFilter(
-        label=_("Priority"), choices=Priority.choices, empty_label=_("Any priority")
-    )
+    priority = django_filters.ChoiceFilter(label=_("Priority"), choices=Priority.choices, empty_label=_("Any priority"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices, empty_label=_("Any status"))
     assignee = django_filters.ModelChoiceFilter(
         label=_("Assignee"), queryset=staff_users(), empty_label=_("Anyone"), null_label=_("Nobody")
     )
     created_after = django_filters.DateFilter(
-        label=_("Created from"), field_name="created_at", lookup_expr="date__gte",
+        label=_("Created from"),
+        field_name="created_at",
+        lookup_expr="date__gte",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     created_before = django_filters.DateFilter(
-        label=_("Created until"), field_name="created_at", lookup_expr="date__lte",
+        label=_("Created until"),
+        field_name="created_at",
+        lookup_expr="date__lte",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 

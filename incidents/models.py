@@ -202,6 +202,9 @@ class TicketCounter(models.Model):
     year = models.PositiveSmallIntegerField(primary_key=True)
     value = models.PositiveIntegerField(default=0)
 
+    def __str__(self):
+        return f"{self.year}: {self.value}"
+
 
 class Kind(models.TextChoices):
     CREATED = "created", _("Created")

@@ -8,12 +8,21 @@ from .models import Criticality, Gravity, Membership, Priority, Status
 
 # gravity x criticality -> priority. The one place the matrix lives; the UI shows it.
 PRIORITY_MATRIX = {
-    Gravity.SEVERE: {Criticality.BLOCKING: Priority.P1, Criticality.NON_BLOCKING: Priority.P2,
-                     Criticality.EVOLUTION: Priority.P4},
-    Gravity.ANNOYING: {Criticality.BLOCKING: Priority.P2, Criticality.NON_BLOCKING: Priority.P3,
-                       Criticality.EVOLUTION: Priority.P5},
-    Gravity.MINOR: {Criticality.BLOCKING: Priority.P3, Criticality.NON_BLOCKING: Priority.P4,
-                    Criticality.EVOLUTION: Priority.P5},
+    Gravity.SEVERE: {
+        Criticality.BLOCKING: Priority.P1,
+        Criticality.NON_BLOCKING: Priority.P2,
+        Criticality.EVOLUTION: Priority.P4,
+    },
+    Gravity.ANNOYING: {
+        Criticality.BLOCKING: Priority.P2,
+        Criticality.NON_BLOCKING: Priority.P3,
+        Criticality.EVOLUTION: Priority.P5,
+    },
+    Gravity.MINOR: {
+        Criticality.BLOCKING: Priority.P3,
+        Criticality.NON_BLOCKING: Priority.P4,
+        Criticality.EVOLUTION: Priority.P5,
+    },
 }
 
 
@@ -38,9 +47,7 @@ def service_ids_of(user) -> frozenset[int]:
 def works_on(user, ticket) -> bool:
     """A technician of the service the ticket is routed to."""
     return (
-        user.is_authenticated
-        and user.has_perm("incidents.work_tickets")
-        and ticket.service_id in service_ids_of(user)
+        user.is_authenticated and user.has_perm("incidents.work_tickets") and ticket.service_id in service_ids_of(user)
     )
 
 

@@ -1,10 +1,10 @@
 """Desk pages. Thin: fetch through visible_to, bind a form, call one action, respond."""
 
+from django import forms as django_forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django import forms as django_forms
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -73,7 +73,8 @@ def ticket_list(request, which):
     )
     filtered = filterset.qs
     sort = filterset.form.cleaned_data.get("sort") or spec["sorts"][0]
-    page = paginate(filtered.with_list_columns(), SORTS[sort][1], request.GET.get("cursor"), settings.FIREBREAK_PAGE_SIZE)
+    cursor, size = request.GET.get("cursor"), settings.FIREBREAK_PAGE_SIZE
+    page = paginate(filtered.with_list_columns(), SORTS[sort][1], cursor, size)
     context = {
         "which": which,
         "title": spec["title"],
@@ -164,7 +165,10 @@ def _act(request, number, name, form, perform, success):
 @require_POST
 def ticket_comment(request, number):
     return _act(
-        request, number, "comment", CommentForm(request.POST),
+        request,
+        number,
+        "comment",
+        CommentForm(request.POST),
         lambda t, d: actions.add_comment(t, by=request.user, body=d["body"]),
         lambda t: _("Comment added."),
     )
@@ -174,7 +178,10 @@ def ticket_comment(request, number):
 @require_POST
 def ticket_intervention(request, number):
     return _act(
-        request, number, "intervention", InterventionForm(request.POST),
+        request,
+        number,
+        "intervention",
+        InterventionForm(request.POST),
         lambda t, d: actions.log_intervention(
             t, by=request.user, performed_at=d["performed_at"], minutes=d["minutes"], body=d["body"]
         ),
@@ -186,7 +193,10 @@ def ticket_intervention(request, number):
 @require_POST
 def ticket_reroute(request, number):
     return _act(
-        request, number, "reroute", lambda t: RerouteForm(request.POST, ticket=t),
+        request,
+        number,
+        "reroute",
+        lambda t: RerouteForm(request.POST, ticket=t),
         lambda t, d: actions.reroute_ticket(t, by=request.user, to=d["service"], justification=d["justification"]),
         lambda t: _("Ticket %(number)s re-routed to %(service)s.") % {"number": t.number, "service": t.service},
     )
@@ -196,7 +206,10 @@ def ticket_reroute(request, number):
 @require_POST
 def ticket_close(request, number):
     return _act(
-        request, number, "close", StatusCommentForm(request.POST, prefix="close"),
+        request,
+        number,
+        "close",
+        StatusCommentForm(request.POST, prefix="close"),
         lambda t, d: actions.close_ticket(t, by=request.user, comment=d["comment"]),
         lambda t: _("Ticket %(number)s closed.") % {"number": t.number},
     )
@@ -206,7 +219,10 @@ def ticket_close(request, number):
 @require_POST
 def ticket_reopen(request, number):
     return _act(
-        request, number, "reopen", StatusCommentForm(request.POST, prefix="reopen"),
+        request,
+        number,
+        "reopen",
+        StatusCommentForm(request.POST, prefix="reopen"),
         lambda t, d: actions.reopen_ticket(t, by=request.user, comment=d["comment"]),
         lambda t: _("Ticket %(number)s reopened.") % {"number": t.number},
     )
@@ -216,7 +232,10 @@ def ticket_reopen(request, number):
 @require_POST
 def ticket_decide(request, number):
     return _act(
-        request, number, "decide", DecisionForm(request.POST),
+        request,
+        number,
+        "decide",
+        DecisionForm(request.POST),
         lambda t, d: actions.decide_evolution_request(
             t, by=request.user, accept=d["decision"] == "accept", comment=d["comment"]
         ),
@@ -228,7 +247,10 @@ def ticket_decide(request, number):
 @require_POST
 def ticket_assign(request, number):
     return _act(
-        request, number, "assign", lambda t: AssignForm(request.POST, ticket=t),
+        request,
+        number,
+        "assign",
+        lambda t: AssignForm(request.POST, ticket=t),
         lambda t, d: actions.assign_ticket(t, by=request.user, to=d["assignee"]),
         lambda t: _("Ticket %(number)s assigned to %(person)s.") % {"number": t.number, "person": t.assignee},
     )
@@ -238,7 +260,10 @@ def ticket_assign(request, number):
 @require_POST
 def ticket_take(request, number):
     return _act(
-        request, number, "assign", django_forms.Form(request.POST),
+        request,
+        number,
+        "assign",
+        django_forms.Form(request.POST),
         lambda t, d: actions.take_ticket(t, by=request.user),
         lambda t: _("You took ticket %(number)s.") % {"number": t.number},
     )

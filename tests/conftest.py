@@ -15,6 +15,7 @@ def _test_settings(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.AXES_ENABLED = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
@@ -72,6 +73,10 @@ def ticket(operator, reporter, intranet):
 @pytest.fixture
 def evolution_request(operator, reporter, intranet):
     return open_ticket(
-        by=operator, reporter=reporter, application=intranet, criticality="evolution", gravity="minor",
+        by=operator,
+        reporter=reporter,
+        application=intranet,
+        criticality="evolution",
+        gravity="minor",
         title="Add a CSV export",
     )

@@ -11,7 +11,7 @@ from accounts.roles import Role, give_role
 from incidents import actions
 from incidents.models import Application, Membership, Service, Ticket
 
-PASSWORD = "firebreak"
+PASSWORD = "firebreak"  # noqa: S105 (demo accounts, printed by `make run`)
 
 ACCOUNTS = [
     # username, first name, last name, role, services
@@ -36,15 +36,38 @@ APPLICATIONS = [
 
 TICKETS = [
     # reporter, application, title, description, gravity, criticality
-    ("user", "Intranet", "Error message at login",
-     "Since this morning the intranet shows \"Authentication failed: internal error\" after the password.",
-     "severe", "blocking"),
-    ("customer", "ERP", "Invoice export is slow",
-     "Exporting the monthly invoices takes more than ten minutes.", "annoying", "non_blocking"),
-    ("user", "Payroll", "Add a CSV export of payslips",
-     "The accountants would like to export payslips as CSV.", "minor", "evolution"),
-    ("customer", "VPN", "VPN drops every hour", "The VPN connection drops every hour on the hour.",
-     "annoying", "blocking"),
+    (
+        "user",
+        "Intranet",
+        "Error message at login",
+        'Since this morning the intranet shows "Authentication failed: internal error" after the password.',
+        "severe",
+        "blocking",
+    ),
+    (
+        "customer",
+        "ERP",
+        "Invoice export is slow",
+        "Exporting the monthly invoices takes more than ten minutes.",
+        "annoying",
+        "non_blocking",
+    ),
+    (
+        "user",
+        "Payroll",
+        "Add a CSV export of payslips",
+        "The accountants would like to export payslips as CSV.",
+        "minor",
+        "evolution",
+    ),
+    (
+        "customer",
+        "VPN",
+        "VPN drops every hour",
+        "The VPN connection drops every hour on the hour.",
+        "annoying",
+        "blocking",
+    ),
 ]
 
 
@@ -79,11 +102,18 @@ class Command(BaseCommand):
                 continue
             app = applications[application]
             actions.open_ticket(
-                by=people["operator"], reporter=people[reporter], application=app, service=app.default_service,
-                title=title, description=description, gravity=gravity, criticality=criticality, channel="phone",
+                by=people["operator"],
+                reporter=people[reporter],
+                application=app,
+                service=app.default_service,
+                title=title,
+                description=description,
+                gravity=gravity,
+                criticality=criticality,
+                channel="phone",
             )
 
-        self.stdout.write("Demo accounts (password: %s):" % PASSWORD)
+        self.stdout.write(f"Demo accounts (password: {PASSWORD}):")
         for username, _first, _last, role, member_of in ACCOUNTS:
             where = f" in {', '.join(member_of)}" if member_of else ""
             self.stdout.write(f"  {username:<10} {role.label}{where}")
