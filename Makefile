@@ -1,5 +1,5 @@
 # Firebreak. `make run` sets everything up and starts the desk; `make test` runs the suite.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python

@@ -25,12 +25,29 @@ MANIFEST = VENDOR / "MANIFEST.json"
 
 PACKAGES = {
     "htmx.org": ("2.0.11", ["dist/htmx.min.js"]),
-    "bootstrap": ("5.3.9", ["dist/css/bootstrap.min.css", "dist/js/bootstrap.bundle.min.js"]),
+    # Source maps come along: the manifest storage follows sourceMappingURL references.
+    "bootstrap": (
+        "5.3.9",
+        [
+            "dist/css/bootstrap.min.css",
+            "dist/css/bootstrap.min.css.map",
+            "dist/js/bootstrap.bundle.min.js",
+            "dist/js/bootstrap.bundle.min.js.map",
+        ],
+    ),
     "bootstrap-icons": (
         "1.13.2",
         ["font/bootstrap-icons.min.css", "font/fonts/bootstrap-icons.woff2", "font/fonts/bootstrap-icons.woff"],
     ),
-    "tom-select": ("2.6.2", ["dist/js/tom-select.complete.min.js", "dist/css/tom-select.bootstrap5.min.css"]),
+    "tom-select": (
+        "2.6.2",
+        [
+            "dist/js/tom-select.complete.min.js",
+            "dist/js/tom-select.complete.min.js.map",
+            "dist/css/tom-select.bootstrap5.min.css",
+            "dist/css/tom-select.bootstrap5.min.css.map",
+        ],
+    ),
 }
 
 

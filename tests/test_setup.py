@@ -107,3 +107,30 @@ def test_celery_worker_and_beat_start_on_the_configured_broker(tmp_path):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def test_static_files_collect_for_production(tmp_path):
+    """collectstatic with the hashed manifest storage (as `make run` and the image do)
+    finds every file the vendored CSS and JS refer to."""
+    env = {**os.environ, "FIREBREAK_VAR_DIR": str(tmp_path)}
+    result = manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "static" / "staticfiles.json").exists()
+
+
+def test_vendored_assets_match_their_manifest():
+    result = subprocess.run(
+        [sys.executable, "bin/vendor_assets.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_no_page_loads_assets_from_a_cdn():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("templates", "static/css", "static/js")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file()
+        and any(host in path.read_text(errors="ignore") for host in ("//cdn.", "unpkg.com", "jsdelivr"))
+    ]
+    assert offenders == []
