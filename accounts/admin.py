@@ -19,3 +19,10 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "is_active", "is_staff"]
     list_filter = ["groups", "is_active", "is_staff"]
     inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An administrator manages people and their roles, not superuser powers.
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions"]
+        return fields
