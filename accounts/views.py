@@ -7,15 +7,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language
 from django.views.decorators.http import require_POST
 
-from incidents.rules import can_open_ticket
-
 SEARCH_LIMIT = 20
 
 
 @login_required
 def user_search(request):
-    """Reporter search as you type, for the people who open tickets on behalf of callers."""
-    if not can_open_ticket(request.user):
+    """People search as you type (reporters, watchers), for staff only: the people who
+    open tickets for callers and the technicians of a service."""
+    if not (request.user.has_perm("incidents.see_all_tickets") or request.user.has_perm("incidents.work_tickets")):
         raise Http404
     term = request.GET.get("q", "").strip()
     people = []

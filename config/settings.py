@@ -18,6 +18,15 @@ from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FIREBREAK_VAR_DIR", str(BASE_DIR / "var")))
+CELERY_QUEUE = env_str("CELERY_QUEUE", "firebreak")
+if os.environ.get("PYTEST_VERSION") and not os.environ.get("FIREBREAK_VAR_DIR"):
+    # A test run never touches the developer's var/ nor a queue shared on Redis: each
+    # test process (and the Celery workers it starts, which inherit these variables)
+    # gets a folder and a queue of its own.
+    _run = Path(os.environ.setdefault("FIREBREAK_TEST_RUN", tempfile.mkdtemp(prefix="firebreak-test-")))
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    VAR_DIR = _run / _worker
+    CELERY_QUEUE = f"{_run.name}-{_worker}"
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -55,9 +64,10 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "axes",
+    "phonenumber_field",
     "accounts",
     "incidents",
-    "notifications",
+    "notifications.apps.NotificationsConfig",
     "analytics",
 ]
 
@@ -162,6 +172,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # E-mail: files under var/mail/ unless EMAIL_URL names an SMTP server.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Firebreak <firebreak@localhost>")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+PHONENUMBER_DEFAULT_REGION = env_str("PHONE_REGION", "FR")  # numbers typed without +country
 if email_url := env_str("EMAIL_URL"):
     vars().update(_env.email_url_config(email_url))
 else:
@@ -188,6 +200,13 @@ else:
         "store_processed": False,
         "polling_interval": 0.1,
     }
+# Sending tasks survive a lost worker (acks_late + reject_on_worker_lost, prefetch 1); a
+# publish never blocks a request for long when the broker is down: the outbox sweep
+# sends what could not be queued. notifications.checks verifies this at start-up.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -195,6 +214,22 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Notifications: the outbox, its retries and the SMS backend.
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+NOTIFICATIONS_RETRY_BASE = env_int("NOTIFICATIONS_RETRY_BASE", 30)  # seconds, doubled per attempt, max 1 h
+NOTIFICATIONS_STUCK_AFTER = env_int("NOTIFICATIONS_STUCK_AFTER", 120)  # a SENDING row older is re-sent
+NOTIFICATIONS_REQUEUE_AFTER = env_int("NOTIFICATIONS_REQUEUE_AFTER", 60)  # a queued row not taken is re-queued
+NOTIFICATIONS_SWEEP_EVERY = env_int("NOTIFICATIONS_SWEEP_EVERY", 15)  # seconds
+CELERY_BEAT_SCHEDULE = {
+    "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATIONS_SWEEP_EVERY)},
+}
+SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.FileBackend")
+SMS_FILE_PATH = VAR_DIR / "sms"
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "https://api.twilio.com")
+SMS_ACCOUNT_SID = env_str("SMS_ACCOUNT_SID")
+SMS_AUTH_TOKEN = env_str("SMS_AUTH_TOKEN")
+SMS_FROM = env_str("SMS_FROM")
 
 # Security. SECURE_SSL=true behind HTTPS turns on what `check --deploy` asks for.
 SECURE_SSL = env_bool("SECURE_SSL", False)

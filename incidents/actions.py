@@ -10,10 +10,13 @@ State machine of a ticket:
                                               │
                                               └─ decide_evolution_request(accept=True) ─► OPEN
 
-Alongside: add_comment, log_intervention, reroute_ticket and assign_ticket / take_ticket.
+Alongside: add_comment, log_intervention, reroute_ticket, assign_ticket / take_ticket,
+and watch_ticket / unwatch_ticket (no timeline entry: watching changes who is told).
 Each action checks incidents.rules, changes the rows with a guarded conditional UPDATE
-(so two people acting at once cannot both succeed), and writes the timeline entry in the
-same transaction. A refused action raises Refused and changes nothing.
+(so two people acting at once cannot both succeed), and writes the timeline entry and
+its notification rows (notifications.outbox) in the same transaction; the rows are
+queued to the workers only after commit. A refused action raises Refused and changes
+nothing.
 """
 
 from datetime import datetime
@@ -23,8 +26,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications import outbox
+
 from . import rules
-from .models import Criticality, Kind, Membership, Status, Ticket, TimelineEntry
+from .models import Criticality, Kind, Membership, Status, Ticket, TicketGrant, TimelineEntry, Watcher
 from .numbering import next_ticket_number
 
 MAX_INTERVENTION_MINUTES = 24 * 60
@@ -58,7 +63,11 @@ def _mark_response(ticket: Ticket, by, at: datetime) -> None:
 
 
 def _entry(ticket: Ticket, *, by, kind: str, at: datetime, **fields) -> TimelineEntry:
-    return TimelineEntry.objects.create(ticket=ticket, kind=kind, author=by, created_at=at, **fields)
+    """Write the timeline entry and its notifications (queued only once committed)."""
+    entry = TimelineEntry.objects.create(ticket=ticket, kind=kind, author=by, created_at=at, **fields)
+    entry.ticket = ticket
+    outbox.record(entry)
+    return entry
 
 
 @transaction.atomic
@@ -243,3 +252,38 @@ def assign_ticket(ticket: Ticket, *, by, to) -> TimelineEntry:
 def take_ticket(ticket: Ticket, *, by) -> TimelineEntry:
     """A technician assigns a ticket of their service to themself."""
     return assign_ticket(ticket, by=by, to=by)
+
+
+@transaction.atomic
+def watch_ticket(ticket: Ticket, *, by, user=None) -> Watcher:
+    """Add `user` (default: `by`, who can see the ticket) to the ticket's watchers.
+
+    Staff may add anyone; someone who could not see the ticket is granted access to this
+    one ticket (guardian), and loses it when they stop watching. Refuses: adding someone
+    else without being staff, a person already watching.
+    """
+    user = user or by
+    if user.pk != by.pk and not rules.can_add_watcher(by, ticket):
+        raise Refused(_("Only staff of this ticket can add watchers."))
+    if Watcher.objects.filter(ticket=ticket, user=user).exists():
+        raise Refused(_("%(person)s already watches this ticket.") % {"person": user}, field="user")
+    needs_grant = not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists()
+    if needs_grant:
+        from guardian.shortcuts import assign_perm
+
+        assign_perm("incidents.view_ticket", user, ticket)
+    return Watcher.objects.create(ticket=ticket, user=user, added_by=by, granted_access=needs_grant)
+
+
+@transaction.atomic
+def unwatch_ticket(ticket: Ticket, *, by, user=None) -> None:
+    """Remove `user` (default: `by`) from the watchers; staff may remove anyone."""
+    user = user or by
+    if user.pk != by.pk and not rules.can_add_watcher(by, ticket):
+        raise Refused(_("Only staff of this ticket can remove watchers."))
+    watcher = Watcher.objects.filter(ticket=ticket, user=user).first()
+    if watcher is None:
+        raise Refused(_("%(person)s does not watch this ticket.") % {"person": user})
+    if watcher.granted_access:
+        TicketGrant.objects.filter(user=user, content_object=ticket, permission__codename="view_ticket").delete()
+    watcher.delete()

@@ -100,6 +100,18 @@ class DecisionForm(StatusCommentForm):
     )
 
 
+class WatcherForm(forms.Form):
+    user = forms.ModelChoiceField(
+        label=_("Add a watcher"),
+        queryset=get_user_model().objects.filter(is_active=True),
+        widget=forms.Select(attrs={"data-autocomplete": reverse_lazy("user-search")}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].widget.choices = [("", "")]  # searched as you type
+
+
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=get_user_model().objects.none())
 

@@ -267,3 +267,29 @@ class TicketGrant(UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name = _("ticket grant")
         verbose_name_plural = _("ticket grants")
+
+
+class Watcher(models.Model):
+    """Someone told about every event of a ticket, besides its reporter and assignee."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="watchers", verbose_name=_("ticket"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watching", verbose_name=_("user")
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("added by")
+    )
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+    granted_access = models.BooleanField(
+        _("granted access"),
+        default=False,
+        help_text=_("Could not see the ticket before; the grant ends with watching."),
+    )
+
+    class Meta:
+        verbose_name = _("watcher")
+        verbose_name_plural = _("watchers")
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="watcher_unique")]
+
+    def __str__(self):
+        return f"{self.user} watches {self.ticket_id}"

@@ -41,3 +41,23 @@ class TicketQuerySet(models.QuerySet):
 class TimelineQuerySet(models.QuerySet):
     def for_page(self):
         return self.select_related("author", "from_service", "to_service", "assignee").order_by("created_at", "id")
+
+
+def who_can_see(ticket, user_ids) -> set[int]:
+    """Of `user_ids`, those who may see `ticket`: visible_to read the other way round.
+
+    Used to address notifications (nobody is told about a ticket they may not see); a
+    test holds it equal to visible_to for every user and ticket.
+    """
+    from django.contrib.auth import get_user_model
+
+    see_all = (
+        Q(is_superuser=True)
+        | Q(user_permissions__codename="see_all_tickets", user_permissions__content_type__app_label="incidents")
+        | Q(groups__permissions__codename="see_all_tickets", groups__permissions__content_type__app_label="incidents")
+    )
+    mine = Q(pk=ticket.reporter_id) | Q(pk=ticket.created_by_id)
+    queue = Q(membership__service_id=ticket.service_id)
+    granted = Q(ticketgrant__content_object_id=ticket.pk, ticketgrant__permission__codename="view_ticket")
+    users = get_user_model().objects.filter(pk__in=list(user_ids), is_active=True)
+    return set(users.filter(see_all | mine | queue | granted).values_list("pk", flat=True).distinct())

@@ -80,6 +80,11 @@ def can_reopen(user, ticket) -> bool:
     return ticket.status == Status.CLOSED and works_on(user, ticket)
 
 
+def can_add_watcher(user, ticket) -> bool:
+    """Staff add anyone as a watcher: operators, managers, the service's technicians."""
+    return user.is_authenticated and (user.has_perm("incidents.see_all_tickets") or works_on(user, ticket))
+
+
 def can_assign(user, ticket) -> bool:
     return ticket.status == Status.OPEN and works_on(user, ticket)
 
@@ -107,4 +112,5 @@ def allowed_actions(user, ticket) -> dict[str, bool]:
         "assign": can_assign(user, ticket),
         "take": can_take(user, ticket),
         "decide": can_decide(user, ticket),
+        "add_watcher": can_add_watcher(user, ticket),
     }

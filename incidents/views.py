@@ -23,6 +23,7 @@ from .forms import (
     RerouteForm,
     StatusCommentForm,
     TicketIntakeForm,
+    WatcherForm,
 )
 from .models import Status, Ticket
 from .pagination import paginate
@@ -105,6 +106,7 @@ def _action_forms(ticket, user, allowed, bound=None):
         "reopen": StatusCommentForm(prefix="reopen") if allowed["reopen"] else None,
         "decide": DecisionForm() if allowed["decide"] else None,
         "assign": AssignForm(ticket=ticket) if allowed["assign"] else None,
+        "watcher": WatcherForm() if allowed["add_watcher"] else None,
     }
     if bound:
         forms.update(bound)
@@ -115,7 +117,10 @@ def _render_ticket(request, ticket, bound=None, status=200):
     allowed = rules.allowed_actions(request.user, ticket)
     limit = settings.FIREBREAK_TIMELINE_PAGE_SIZE
     entries = list(ticket.timeline.for_page()[: limit + 1])
+    watchers = list(ticket.watchers.select_related("user").order_by("created_at"))
     context = {
+        "watchers": watchers,
+        "watching": any(w.user_id == request.user.pk for w in watchers),
         "ticket": ticket,
         "entries": entries[:limit],
         "timeline_truncated": len(entries) > limit,
@@ -267,6 +272,48 @@ def ticket_take(request, number):
         lambda t, d: actions.take_ticket(t, by=request.user),
         lambda t: _("You took ticket %(number)s.") % {"number": t.number},
     )
+
+
+@login_required
+@require_POST
+def ticket_watch(request, number):
+    """Watch or stop watching a ticket one can see."""
+    ticket = _visible_ticket(request, number)
+    stop = request.POST.get("stop") == "1"
+    try:
+        (actions.unwatch_ticket if stop else actions.watch_ticket)(ticket, by=request.user)
+    except actions.Refused as refused:
+        messages.error(request, refused.message)
+        return _render_ticket(request, ticket)
+    return _after_action(
+        request, ticket, _("You no longer watch this ticket.") if stop else _("You watch this ticket.")
+    )
+
+
+@login_required
+@require_POST
+def ticket_watcher_add(request, number):
+    return _act(
+        request,
+        number,
+        "watcher",
+        WatcherForm(request.POST),
+        lambda t, d: actions.watch_ticket(t, by=request.user, user=d["user"]),
+        lambda t: _("Watcher added."),
+    )
+
+
+@login_required
+@require_POST
+def ticket_watcher_remove(request, number, user_id):
+    ticket = _visible_ticket(request, number)
+    watcher = get_object_or_404(ticket.watchers.select_related("user"), user_id=user_id)
+    try:
+        actions.unwatch_ticket(ticket, by=request.user, user=watcher.user)
+    except actions.Refused as refused:
+        messages.error(request, refused.message)
+        return _render_ticket(request, ticket)
+    return _after_action(request, ticket, _("Watcher removed."))
 
 
 @login_required

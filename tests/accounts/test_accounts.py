@@ -15,10 +15,15 @@ def test_reporter_search_finds_people_for_operators(client, operator):
     assert client.get(reverse("user-search"), {"q": ""}).json()["results"] == []
 
 
-@pytest.mark.parametrize("role", ["dev_tech", "reporter"])
-def test_reporter_search_is_hidden_from_people_who_do_not_open_tickets(role, request, client):
+@pytest.mark.parametrize("role", ["reporter", "other_reporter"])
+def test_people_search_is_hidden_from_users_and_customers(role, request, client):
     client.force_login(request.getfixturevalue(role))
     assert client.get(reverse("user-search"), {"q": "a"}).status_code == 404
+
+
+def test_technicians_search_people_to_add_as_watchers(client, dev_tech, reporter):
+    client.force_login(dev_tech)
+    assert client.get(reverse("user-search"), {"q": "reporter"}).json()["results"][0]["value"] == reporter.pk
 
 
 def test_reporter_search_is_bounded(client, operator, django_assert_max_num_queries):
