@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("users/search/", views.user_search, name="user-search"),
     path("language/", views.set_language, name="set-language"),
+    path("profile/", views.profile, name="profile"),
 ]

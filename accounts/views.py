@@ -1,11 +1,17 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from . import actions
+from .forms import ProfileForm
 
 SEARCH_LIMIT = 20
 
@@ -31,6 +37,24 @@ def user_search(request):
             .order_by("last_name", "first_name", "username")[:SEARCH_LIMIT]
         )
     return JsonResponse({"results": [{"value": p.pk, "text": f"{p} ({p.username})", "email": p.email} for p in people]})
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actions.update_profile(
+            request.user,
+            language=data["language"],
+            phone=data["phone"],
+            quiet_hours_start=data["quiet_hours_start"],
+            quiet_hours_end=data["quiet_hours_end"],
+            preferences=form.preferences(),
+        )
+        messages.success(request, _("Your settings are saved."))
+        return redirect("profile")
+    return render(request, "accounts/profile.html", {"form": form})
 
 
 @require_POST
