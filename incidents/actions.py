@@ -106,15 +106,19 @@ def open_ticket(
 
 
 @transaction.atomic
-def add_comment(ticket: Ticket, *, by, body: str) -> TimelineEntry:
-    """Add a comment to the timeline. Refuses: a user who may not comment, a blank text."""
+def add_comment(ticket: Ticket, *, by, body: str, internal: bool = False) -> TimelineEntry:
+    """Add a comment to the timeline; an internal note is for staff only, never shown or
+    sent to the reporter. Refuses: a user who may not comment (or not write internal
+    notes), a blank text."""
     if not rules.can_comment(by, ticket):
         raise Refused(_("You cannot comment on this ticket."))
+    if internal and not rules.can_write_internal_note(by, ticket):
+        raise Refused(_("Only staff write internal notes."))
     body = _require_text(body, _("Write a comment."), "body")
     now = timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     _mark_response(ticket, by, now)
-    return _entry(ticket, by=by, kind=Kind.COMMENT, at=now, body=body)
+    return _entry(ticket, by=by, kind=Kind.COMMENT, at=now, body=body, is_internal=internal)
 
 
 @transaction.atomic

@@ -56,6 +56,14 @@ class TicketIntakeForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}))
+    internal = forms.BooleanField(
+        label=_("Internal note: staff only, never shown or sent to the reporter"), required=False
+    )
+
+    def __init__(self, *args, internal_allowed=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not internal_allowed:
+            del self.fields["internal"]
 
 
 class InterventionForm(forms.Form):

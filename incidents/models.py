@@ -225,6 +225,9 @@ class TimelineEntry(models.Model):
     )
     created_at = models.DateTimeField(_("at"))
     body = models.TextField(_("text"), blank=True)
+    is_internal = models.BooleanField(
+        _("internal note"), default=False, db_default=False, help_text=_("Seen by staff only, never by the reporter.")
+    )
     # Intervention: when the work was done and how long it took.
     performed_at = models.DateTimeField(_("performed at"), null=True, blank=True)
     minutes = models.PositiveIntegerField(_("minutes"), null=True, blank=True)

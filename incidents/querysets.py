@@ -4,6 +4,13 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 
+def is_staff(user) -> bool:
+    """Operators, managers and technicians: the people who may read internal notes."""
+    return user.is_authenticated and (
+        user.has_perm("incidents.see_all_tickets") or user.has_perm("incidents.work_tickets")
+    )
+
+
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Tickets `user` may see. Every ticket query outside actions starts here.
@@ -39,6 +46,12 @@ class TicketQuerySet(models.QuerySet):
 
 
 class TimelineQuerySet(models.QuerySet):
+    def for_viewer(self, user):
+        """Entries of a ticket `user` already sees: internal notes only for staff."""
+        if is_staff(user):
+            return self
+        return self.filter(is_internal=False)
+
     def for_page(self):
         return self.select_related("author", "from_service", "to_service", "assignee").order_by("created_at", "id")
 
@@ -61,3 +74,17 @@ def who_can_see(ticket, user_ids) -> set[int]:
     granted = Q(ticketgrant__content_object_id=ticket.pk, ticketgrant__permission__codename="view_ticket")
     users = get_user_model().objects.filter(pk__in=list(user_ids), is_active=True)
     return set(users.filter(see_all | mine | queue | granted).values_list("pk", flat=True).distinct())
+
+
+def staff_among(user_ids) -> set[int]:
+    """Of `user_ids`, the staff (is_staff above, read for many people in one query)."""
+    from django.contrib.auth import get_user_model
+
+    codenames = ["see_all_tickets", "work_tickets"]
+    staff = (
+        Q(is_superuser=True)
+        | Q(user_permissions__codename__in=codenames, user_permissions__content_type__app_label="incidents")
+        | Q(groups__permissions__codename__in=codenames, groups__permissions__content_type__app_label="incidents")
+    )
+    users = get_user_model().objects.filter(pk__in=list(user_ids), is_active=True)
+    return set(users.filter(staff).values_list("pk", flat=True).distinct())

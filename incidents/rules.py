@@ -5,6 +5,7 @@ before changing anything. Visibility (may they *see* it?) is TicketQuerySet.visi
 """
 
 from .models import Criticality, Gravity, Membership, Priority, Status
+from .querysets import is_staff
 
 # gravity x criticality -> priority. The one place the matrix lives; the UI shows it.
 PRIORITY_MATRIX = {
@@ -64,6 +65,10 @@ def can_comment(user, ticket) -> bool:
     )
 
 
+def can_write_internal_note(user, ticket) -> bool:
+    return can_comment(user, ticket) and is_staff(user)
+
+
 def can_log_intervention(user, ticket) -> bool:
     return ticket.status == Status.OPEN and works_on(user, ticket)
 
@@ -105,6 +110,7 @@ def allowed_actions(user, ticket) -> dict[str, bool]:
     """What the ticket page offers `user`; the server checks again on every POST."""
     return {
         "comment": can_comment(user, ticket),
+        "internal_note": can_write_internal_note(user, ticket),
         "intervention": can_log_intervention(user, ticket),
         "reroute": can_reroute(user, ticket),
         "close": can_close(user, ticket),

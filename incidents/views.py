@@ -99,7 +99,7 @@ def _visible_ticket(request, number) -> Ticket:
 
 def _action_forms(ticket, user, allowed, bound=None):
     forms = {
-        "comment": CommentForm(),
+        "comment": CommentForm(internal_allowed=allowed["internal_note"]),
         "intervention": InterventionForm() if allowed["intervention"] else None,
         "reroute": RerouteForm(ticket=ticket) if allowed["reroute"] else None,
         "close": StatusCommentForm(prefix="close") if allowed["close"] else None,
@@ -116,7 +116,7 @@ def _action_forms(ticket, user, allowed, bound=None):
 def _render_ticket(request, ticket, bound=None, status=200):
     allowed = rules.allowed_actions(request.user, ticket)
     limit = settings.FIREBREAK_TIMELINE_PAGE_SIZE
-    entries = list(ticket.timeline.for_page()[: limit + 1])
+    entries = list(ticket.timeline.for_viewer(request.user).for_page()[: limit + 1])
     watchers = list(ticket.watchers.select_related("user").order_by("created_at"))
     context = {
         "watchers": watchers,
@@ -173,8 +173,8 @@ def ticket_comment(request, number):
         request,
         number,
         "comment",
-        CommentForm(request.POST),
-        lambda t, d: actions.add_comment(t, by=request.user, body=d["body"]),
+        lambda t: CommentForm(request.POST, internal_allowed=rules.can_write_internal_note(request.user, t)),
+        lambda t, d: actions.add_comment(t, by=request.user, body=d["body"], internal=d.get("internal", False)),
         lambda t: _("Comment added."),
     )
 

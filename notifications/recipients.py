@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 
 from incidents.models import Kind, Membership, Priority, Watcher
-from incidents.querysets import who_can_see
+from incidents.querysets import staff_among, who_can_see
 
 # Managers hear of everything that happens to tickets of these priorities.
 HIGH_PRIORITY = {Priority.P1, Priority.P2}
@@ -31,4 +31,7 @@ def recipients_for(entry) -> set[int]:
     if ticket.priority in HIGH_PRIORITY:
         people |= set(managers())
     people.discard(entry.author_id)
-    return who_can_see(ticket, people) if people else set()
+    if not people:
+        return set()
+    allowed = who_can_see(ticket, people)
+    return staff_among(allowed) if entry.is_internal else allowed
