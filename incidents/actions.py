@@ -36,12 +36,23 @@ MAX_INTERVENTION_MINUTES = 24 * 60
 
 
 class Refused(Exception):
-    """An action that may not happen; the message is shown to the user as is."""
+    """An action that may not happen; the message is shown to the user as is.
+
+    Plain Refused is bad input (HTTP 400); see Forbidden and Conflict below.
+    """
 
     def __init__(self, message, field=None):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class Forbidden(Refused):
+    """The actor may not do this to this ticket (HTTP 403 in the API)."""
+
+
+class Conflict(Refused):
+    """The ticket's state forbids it now: already closed, changed meanwhile (HTTP 409)."""
 
 
 def _require_text(text: str, message: str, field: str) -> str:
@@ -52,7 +63,7 @@ def _require_text(text: str, message: str, field: str) -> str:
 
 
 def _changed_meanwhile():
-    return Refused(_("This ticket was changed by someone else meanwhile. Reload it and try again."))
+    return Conflict(_("This ticket was changed by someone else meanwhile. Reload it and try again."))
 
 
 def _mark_response(ticket: Ticket, by, at: datetime) -> None:
@@ -80,7 +91,7 @@ def open_ticket(
     (unless they report for themselves), blank title or description.
     """
     if reporter.pk != by.pk and not rules.can_open_ticket(by):
-        raise Refused(_("You cannot open a ticket on behalf of someone else."))
+        raise Forbidden(_("You cannot open a ticket on behalf of someone else."))
     title = _require_text(title, _("Give the ticket a title."), "title")
     description = _require_text(description, _("Describe what happens."), "description")
     now = timezone.now()
@@ -111,9 +122,9 @@ def add_comment(ticket: Ticket, *, by, body: str, internal: bool = False) -> Tim
     sent to the reporter. Refuses: a user who may not comment (or not write internal
     notes), a blank text."""
     if not rules.can_comment(by, ticket):
-        raise Refused(_("You cannot comment on this ticket."))
+        raise Forbidden(_("You cannot comment on this ticket."))
     if internal and not rules.can_write_internal_note(by, ticket):
-        raise Refused(_("Only staff write internal notes."))
+        raise Forbidden(_("Only staff write internal notes."))
     body = _require_text(body, _("Write a comment."), "body")
     now = timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
@@ -130,8 +141,8 @@ def log_intervention(ticket: Ticket, *, by, performed_at: datetime, minutes: int
     """
     if not rules.can_log_intervention(by, ticket):
         if ticket.status != Status.OPEN:
-            raise Refused(_("Interventions are logged on open tickets only."))
-        raise Refused(_("Only technicians of the ticket's service log interventions."))
+            raise Conflict(_("Interventions are logged on open tickets only."))
+        raise Forbidden(_("Only technicians of the ticket's service log interventions."))
     if not 1 <= int(minutes) <= MAX_INTERVENTION_MINUTES:
         raise Refused(_("The duration must be between 1 minute and 24 hours."), field="minutes")
     now = timezone.now()
@@ -158,8 +169,8 @@ def reroute_ticket(ticket: Ticket, *, by, to, justification: str) -> TimelineEnt
     """
     if not rules.can_reroute(by, ticket):
         if ticket.status == Status.CLOSED:
-            raise Refused(_("A closed ticket cannot be re-routed. Reopen it first."))
-        raise Refused(_("Only technicians of the ticket's service can re-route it."))
+            raise Conflict(_("A closed ticket cannot be re-routed. Reopen it first."))
+        raise Forbidden(_("Only technicians of the ticket's service can re-route it."))
     if to.pk == ticket.service_id:
         raise Refused(_("The ticket is already routed to this service."), field="service")
     justification = _require_text(
@@ -202,10 +213,10 @@ def close_ticket(ticket: Ticket, *, by, comment: str) -> TimelineEntry:
     """
     if not rules.can_close(by, ticket):
         if ticket.status == Status.CLOSED:
-            raise Refused(_("This ticket is already closed."))
+            raise Conflict(_("This ticket is already closed."))
         if ticket.status == Status.PENDING_DECISION:
-            raise Refused(_("An evolution request is closed by a manager's decision."))
-        raise Refused(_("Only technicians of the ticket's service can close it."))
+            raise Conflict(_("An evolution request is closed by a manager's decision."))
+        raise Forbidden(_("Only technicians of the ticket's service can close it."))
     return _change_status(ticket, by=by, to=Status.CLOSED, comment=comment, closed_at=timezone.now())
 
 
@@ -214,8 +225,8 @@ def reopen_ticket(ticket: Ticket, *, by, comment: str) -> TimelineEntry:
     """Reopen a closed ticket with a comment. Refuses: a ticket not closed, someone outside its service."""
     if not rules.can_reopen(by, ticket):
         if ticket.status != Status.CLOSED:
-            raise Refused(_("Only a closed ticket can be reopened."))
-        raise Refused(_("Only technicians of the ticket's service can reopen it."))
+            raise Conflict(_("Only a closed ticket can be reopened."))
+        raise Forbidden(_("Only technicians of the ticket's service can reopen it."))
     return _change_status(ticket, by=by, to=Status.OPEN, comment=comment, closed_at=None)
 
 
@@ -224,8 +235,8 @@ def decide_evolution_request(ticket: Ticket, *, by, accept: bool, comment: str) 
     """A manager accepts an evolution request (back to open) or declines it (closed)."""
     if not rules.can_decide(by, ticket):
         if ticket.status != Status.PENDING_DECISION:
-            raise Refused(_("This ticket is not waiting for a decision."))
-        raise Refused(_("Only managers decide evolution requests."))
+            raise Conflict(_("This ticket is not waiting for a decision."))
+        raise Forbidden(_("Only managers decide evolution requests."))
     if accept:
         return _change_status(ticket, by=by, to=Status.OPEN, comment=comment)
     return _change_status(ticket, by=by, to=Status.CLOSED, comment=comment, closed_at=timezone.now())
@@ -236,8 +247,8 @@ def assign_ticket(ticket: Ticket, *, by, to) -> TimelineEntry:
     """Give an open ticket to a member of its service (or to oneself: take_ticket)."""
     if not rules.can_assign(by, ticket):
         if ticket.status != Status.OPEN:
-            raise Refused(_("Only an open ticket can be assigned."))
-        raise Refused(_("Only technicians of the ticket's service can assign it."))
+            raise Conflict(_("Only an open ticket can be assigned."))
+        raise Forbidden(_("Only technicians of the ticket's service can assign it."))
     if ticket.assignee_id == to.pk:
         raise Refused(_("The ticket is already assigned to this person."), field="assignee")
     if not Membership.objects.filter(user=to, service_id=ticket.service_id).exists():
@@ -268,9 +279,9 @@ def watch_ticket(ticket: Ticket, *, by, user=None) -> Watcher:
     """
     user = user or by
     if user.pk != by.pk and not rules.can_add_watcher(by, ticket):
-        raise Refused(_("Only staff of this ticket can add watchers."))
+        raise Forbidden(_("Only staff of this ticket can add watchers."))
     if Watcher.objects.filter(ticket=ticket, user=user).exists():
-        raise Refused(_("%(person)s already watches this ticket.") % {"person": user}, field="user")
+        raise Conflict(_("%(person)s already watches this ticket.") % {"person": user}, field="user")
     needs_grant = not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists()
     if needs_grant:
         from guardian.shortcuts import assign_perm
@@ -284,7 +295,7 @@ def unwatch_ticket(ticket: Ticket, *, by, user=None) -> None:
     """Remove `user` (default: `by`) from the watchers; staff may remove anyone."""
     user = user or by
     if user.pk != by.pk and not rules.can_add_watcher(by, ticket):
-        raise Refused(_("Only staff of this ticket can remove watchers."))
+        raise Forbidden(_("Only staff of this ticket can remove watchers."))
     watcher = Watcher.objects.filter(ticket=ticket, user=user).first()
     if watcher is None:
         raise Refused(_("%(person)s does not watch this ticket.") % {"person": user})

@@ -89,7 +89,7 @@ def test_action_is_allowed_exactly_for_its_roles(action, role, personas, ticket_
         after, entries_after = snapshot(ticket)
         assert entries_after == entries + 1
     else:
-        with pytest.raises(actions.Refused):
+        with pytest.raises(actions.Forbidden):  # the state is right: the role is what is refused
             perform(action, ticket, user, dev_tech=dev_tech, net_service=net_service)
         assert snapshot(ticket) == (before, entries)
 
