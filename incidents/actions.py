@@ -20,16 +20,19 @@ nothing.
 """
 
 from datetime import datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications import outbox
 
 from . import rules
-from .models import Criticality, Kind, Membership, Status, Ticket, TicketGrant, TimelineEntry, Watcher
+from .models import Attachment, Criticality, Kind, Membership, Status, Ticket, TicketGrant, TimelineEntry, Watcher
 from .numbering import next_ticket_number
 
 MAX_INTERVENTION_MINUTES = 24 * 60
@@ -73,6 +76,35 @@ def _mark_response(ticket: Ticket, by, at: datetime) -> None:
         ticket.first_response_at = at
 
 
+def _check_files(files) -> list:
+    files = list(files or ())
+    if len(files) > settings.ATTACHMENT_MAX_COUNT:
+        raise Refused(
+            _("At most %(count)d files at once.") % {"count": settings.ATTACHMENT_MAX_COUNT}, field="attachments"
+        )
+    for upload in files:
+        if upload.size > settings.ATTACHMENT_MAX_BYTES:
+            raise Refused(
+                _("%(name)s is larger than %(limit)s.")
+                % {"name": upload.name, "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES)},
+                field="attachments",
+            )
+    return files
+
+
+def _attach(entry: TimelineEntry, *, by, files) -> None:
+    for upload in files:
+        Attachment.objects.create(
+            ticket_id=entry.ticket_id,
+            entry=entry,
+            file=upload,
+            name=Path(upload.name or "file").name[:200],
+            content_type=(getattr(upload, "content_type", "") or "")[:100],
+            size=upload.size,
+            uploaded_by=by,
+        )
+
+
 def _entry(ticket: Ticket, *, by, kind: str, at: datetime, **fields) -> TimelineEntry:
     """Write the timeline entry and its notifications (queued only once committed)."""
     entry = TimelineEntry.objects.create(ticket=ticket, kind=kind, author=by, created_at=at, **fields)
@@ -83,7 +115,17 @@ def _entry(ticket: Ticket, *, by, kind: str, at: datetime, **fields) -> Timeline
 
 @transaction.atomic
 def open_ticket(
-    *, by, reporter, application, service, title: str, description: str, gravity: str, criticality: str, channel: str
+    *,
+    by,
+    reporter,
+    application,
+    service,
+    title: str,
+    description: str,
+    gravity: str,
+    criticality: str,
+    channel: str,
+    files=(),
 ) -> Ticket:
     """Create a ticket in `service`'s queue. An evolution request waits for a decision.
 
@@ -94,6 +136,7 @@ def open_ticket(
         raise Forbidden(_("You cannot open a ticket on behalf of someone else."))
     title = _require_text(title, _("Give the ticket a title."), "title")
     description = _require_text(description, _("Describe what happens."), "description")
+    files = _check_files(files)
     now = timezone.now()
     status = Status.PENDING_DECISION if criticality == Criticality.EVOLUTION else Status.OPEN
     ticket = Ticket.objects.create(
@@ -112,12 +155,13 @@ def open_ticket(
         created_at=now,
         updated_at=now,
     )
-    _entry(ticket, by=by, kind=Kind.CREATED, at=now, to_service=service, to_status=status)
+    entry = _entry(ticket, by=by, kind=Kind.CREATED, at=now, to_service=service, to_status=status)
+    _attach(entry, by=by, files=files)
     return ticket
 
 
 @transaction.atomic
-def add_comment(ticket: Ticket, *, by, body: str, internal: bool = False) -> TimelineEntry:
+def add_comment(ticket: Ticket, *, by, body: str, internal: bool = False, files=()) -> TimelineEntry:
     """Add a comment to the timeline; an internal note is for staff only, never shown or
     sent to the reporter. Refuses: a user who may not comment (or not write internal
     notes), a blank text."""
@@ -126,10 +170,13 @@ def add_comment(ticket: Ticket, *, by, body: str, internal: bool = False) -> Tim
     if internal and not rules.can_write_internal_note(by, ticket):
         raise Forbidden(_("Only staff write internal notes."))
     body = _require_text(body, _("Write a comment."), "body")
+    files = _check_files(files)
     now = timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     _mark_response(ticket, by, now)
-    return _entry(ticket, by=by, kind=Kind.COMMENT, at=now, body=body, is_internal=internal)
+    entry = _entry(ticket, by=by, kind=Kind.COMMENT, at=now, body=body, is_internal=internal)
+    _attach(entry, by=by, files=files)
+    return entry
 
 
 @transaction.atomic

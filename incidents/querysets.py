@@ -53,7 +53,11 @@ class TimelineQuerySet(models.QuerySet):
         return self.filter(is_internal=False)
 
     def for_page(self):
-        return self.select_related("author", "from_service", "to_service", "assignee").order_by("created_at", "id")
+        return (
+            self.select_related("author", "from_service", "to_service", "assignee")
+            .prefetch_related("attachments")
+            .order_by("created_at", "id")
+        )
 
 
 def who_can_see(ticket, user_ids) -> set[int]:

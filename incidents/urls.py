@@ -19,6 +19,7 @@ urlpatterns = [
     path("<str:number>/assign/", views.ticket_assign, name="ticket-assign"),
     path("<str:number>/take/", views.ticket_take, name="ticket-take"),
     path("<str:number>/watch/", views.ticket_watch, name="ticket-watch"),
+    path("<str:number>/attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("<str:number>/watchers/", views.ticket_watcher_add, name="ticket-watcher-add"),
     path("<str:number>/watchers/<int:user_id>/remove/", views.ticket_watcher_remove, name="ticket-watcher-remove"),
 ]

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -25,8 +26,19 @@ from .forms import (
     TicketIntakeForm,
     WatcherForm,
 )
-from .models import Status, Ticket
+from .models import Attachment, Status, Ticket
 from .pagination import paginate
+
+# Types a browser would render or run: served as opaque bytes, whatever the sender said.
+RENDERED_TYPES = {
+    "text/html",
+    "image/svg+xml",
+    "application/xhtml+xml",
+    "text/xml",
+    "application/xml",
+    "application/javascript",
+    "text/javascript",
+}
 
 LISTS = {
     "current": {
@@ -173,8 +185,12 @@ def ticket_comment(request, number):
         request,
         number,
         "comment",
-        lambda t: CommentForm(request.POST, internal_allowed=rules.can_write_internal_note(request.user, t)),
-        lambda t, d: actions.add_comment(t, by=request.user, body=d["body"], internal=d.get("internal", False)),
+        lambda t: CommentForm(
+            request.POST, request.FILES, internal_allowed=rules.can_write_internal_note(request.user, t)
+        ),
+        lambda t, d: actions.add_comment(
+            t, by=request.user, body=d["body"], internal=d.get("internal", False), files=d["attachments"]
+        ),
         lambda t: _("Comment added."),
     )
 
@@ -314,6 +330,25 @@ def ticket_watcher_remove(request, number, user_id):
         messages.error(request, refused.message)
         return _render_ticket(request, ticket)
     return _after_action(request, ticket, _("Watcher removed."))
+
+
+@login_required
+def attachment_download(request, number, pk):
+    """A file of a ticket the user sees, from an entry they see; always as a download."""
+    ticket = _visible_ticket(request, number)
+    entries = ticket.timeline.for_viewer(request.user)
+    attachment = get_object_or_404(Attachment.objects.filter(ticket=ticket, entry__in=entries), pk=pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type="application/octet-stream"
+        if attachment.content_type in RENDERED_TYPES
+        else attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @login_required
