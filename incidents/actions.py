@@ -290,6 +290,54 @@ def decide_evolution_request(ticket: Ticket, *, by, accept: bool, comment: str) 
 
 
 @transaction.atomic
+def reclassify_ticket(ticket: Ticket, *, by, gravity: str, criticality: str, comment: str) -> TimelineEntry:
+    """Change gravity and criticality (so the priority) of a ticket that is not closed.
+
+    Becoming an evolution request sends an open ticket to the pending-decision list; an
+    evolution request reclassified as a fault goes back to the queue. Writes a
+    RECLASSIFIED entry with old and new values. Refuses: someone who is neither staff of
+    the ticket's service nor an operator or manager, a closed ticket, no change, no comment.
+    """
+    if not rules.can_reclassify(by, ticket):
+        if ticket.status == Status.CLOSED:
+            raise Conflict(_("A closed ticket cannot be reclassified. Reopen it first."))
+        raise Forbidden(_("You cannot reclassify this ticket."))
+    if (gravity, criticality) == (ticket.gravity, ticket.criticality):
+        raise Refused(_("Nothing changes: choose another gravity or criticality."), field="gravity")
+    comment = _require_text(comment, _("Say why the ticket is reclassified."), "comment")
+    priority = rules.priority_for(gravity, criticality)
+    status = ticket.status
+    if criticality == Criticality.EVOLUTION:
+        status = Status.PENDING_DECISION
+    elif ticket.status == Status.PENDING_DECISION:
+        status = Status.OPEN
+    now = timezone.now()
+    moved = Ticket.objects.filter(
+        pk=ticket.pk, status=ticket.status, gravity=ticket.gravity, criticality=ticket.criticality
+    ).update(gravity=gravity, criticality=criticality, priority=priority, status=status, updated_at=now)
+    if not moved:
+        raise _changed_meanwhile()
+    changes = {
+        "gravity": [ticket.gravity, gravity],
+        "criticality": [ticket.criticality, criticality],
+        "priority": [ticket.priority, int(priority)],
+    }
+    from_status = ticket.status
+    ticket.gravity, ticket.criticality, ticket.priority, ticket.status = gravity, criticality, priority, status
+    _mark_response(ticket, by, now)
+    return _entry(
+        ticket,
+        by=by,
+        kind=Kind.RECLASSIFIED,
+        at=now,
+        body=comment,
+        changes=changes,
+        from_status=from_status if status != from_status else "",
+        to_status=status if status != from_status else "",
+    )
+
+
+@transaction.atomic
 def assign_ticket(ticket: Ticket, *, by, to) -> TimelineEntry:
     """Give an open ticket to a member of its service (or to oneself: take_ticket)."""
     if not rules.can_assign(by, ticket):

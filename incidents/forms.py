@@ -72,6 +72,40 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
+class PortalTicketForm(forms.Form):
+    """A user or customer reports trouble themself, from the self-service portal."""
+
+    application = forms.ModelChoiceField(
+        label=_("Application"),
+        queryset=Application.objects.filter(is_active=True, default_service__is_active=True),
+        help_text=_("What does not work?"),
+        widget=forms.Select(attrs={"data-searchable": "true"}),
+    )
+    title = forms.CharField(label=_("Title"), max_length=200, help_text=_("In a few words."))
+    description = forms.CharField(
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("What you did, what you expected, what happened instead, any error message."),
+    )
+    gravity = forms.ChoiceField(
+        label=_("How bad is it?"), choices=Gravity.choices, initial=Gravity.ANNOYING, widget=forms.RadioSelect
+    )
+    criticality = forms.ChoiceField(
+        label=_("Does it stop your work?"),
+        choices=Criticality.choices,
+        initial=Criticality.NON_BLOCKING,
+        widget=forms.RadioSelect,
+        help_text=_("Choose “Evolution” to ask for something new rather than report a fault."),
+    )
+    attachments = MultipleFileField(label=_("Attachments"), help_text=_("Screenshots, logs…"))
+
+
+class ReclassifyForm(forms.Form):
+    gravity = forms.ChoiceField(label=_("Gravity"), choices=Gravity.choices, widget=forms.RadioSelect)
+    criticality = forms.ChoiceField(label=_("Criticality"), choices=Criticality.choices, widget=forms.RadioSelect)
+    comment = forms.CharField(label=_("Why"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class CommentForm(forms.Form):
     body = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}))
     attachments = MultipleFileField(label=_("Attachments"))

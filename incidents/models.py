@@ -216,6 +216,9 @@ class Kind(models.TextChoices):
     REROUTE = "reroute", _("Re-route")
     STATUS = "status", _("Status change")
     ASSIGNMENT = "assignment", _("Assignment")
+    RECLASSIFIED = "reclassified", _("Reclassification")
+    PAGE = "page", _("On-call page")
+    ACKNOWLEDGED = "acknowledged", _("Page acknowledged")
 
 
 class TimelineEntry(models.Model):
@@ -244,6 +247,8 @@ class TimelineEntry(models.Model):
     # Status change.
     from_status = models.CharField(_("from status"), max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to status"), max_length=20, choices=Status.choices, blank=True)
+    # Reclassification: {"gravity": [old, new], "criticality": [...], "priority": [...]}.
+    changes = models.JSONField(_("changes"), null=True, blank=True)
     # Assignment.
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

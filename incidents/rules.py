@@ -90,6 +90,12 @@ def can_add_watcher(user, ticket) -> bool:
     return user.is_authenticated and (user.has_perm("incidents.see_all_tickets") or works_on(user, ticket))
 
 
+def can_reclassify(user, ticket) -> bool:
+    return ticket.status != Status.CLOSED and (
+        works_on(user, ticket) or (user.is_authenticated and user.has_perm("incidents.see_all_tickets"))
+    )
+
+
 def can_assign(user, ticket) -> bool:
     return ticket.status == Status.OPEN and works_on(user, ticket)
 
@@ -116,6 +122,7 @@ def allowed_actions(user, ticket) -> dict[str, bool]:
         "close": can_close(user, ticket),
         "reopen": can_reopen(user, ticket),
         "assign": can_assign(user, ticket),
+        "reclassify": can_reclassify(user, ticket),
         "take": can_take(user, ticket),
         "decide": can_decide(user, ticket),
         "add_watcher": can_add_watcher(user, ticket),

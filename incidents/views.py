@@ -21,12 +21,14 @@ from .forms import (
     CommentForm,
     DecisionForm,
     InterventionForm,
+    PortalTicketForm,
+    ReclassifyForm,
     RerouteForm,
     StatusCommentForm,
     TicketIntakeForm,
     WatcherForm,
 )
-from .models import Attachment, Status, Ticket
+from .models import Attachment, Channel, Status, Ticket
 from .pagination import paginate
 
 # Types a browser would render or run: served as opaque bytes, whatever the sender said.
@@ -119,6 +121,9 @@ def _action_forms(ticket, user, allowed, bound=None):
         "decide": DecisionForm() if allowed["decide"] else None,
         "assign": AssignForm(ticket=ticket) if allowed["assign"] else None,
         "watcher": WatcherForm() if allowed["add_watcher"] else None,
+        "reclassify": ReclassifyForm(initial={"gravity": ticket.gravity, "criticality": ticket.criticality})
+        if allowed["reclassify"]
+        else None,
     }
     if bound:
         forms.update(bound)
@@ -349,6 +354,55 @@ def attachment_download(request, number, pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@login_required
+@require_POST
+def ticket_reclassify(request, number):
+    return _act(
+        request,
+        number,
+        "reclassify",
+        ReclassifyForm(request.POST),
+        lambda t, d: actions.reclassify_ticket(
+            t, by=request.user, gravity=d["gravity"], criticality=d["criticality"], comment=d["comment"]
+        ),
+        lambda t: (
+            _("Ticket %(number)s reclassified: %(priority)s.")
+            % {"number": t.number, "priority": t.get_priority_display()}
+        ),
+    )
+
+
+@login_required
+def ticket_report(request):
+    """The self-service portal: anyone reports trouble for themself."""
+    form = PortalTicketForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = actions.open_ticket(
+                by=request.user,
+                reporter=request.user,
+                application=data["application"],
+                service=data["application"].default_service,
+                title=data["title"],
+                description=data["description"],
+                gravity=data["gravity"],
+                criticality=data["criticality"],
+                channel=Channel.PORTAL,
+                files=data["attachments"],
+            )
+        except actions.Refused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(
+                request,
+                _("Your ticket %(number)s is registered. You will be told of its progress.")
+                % {"number": ticket.number},
+            )
+            return redirect(ticket)
+    return render(request, "incidents/ticket_report.html", {"form": form})
 
 
 @login_required

@@ -13,6 +13,7 @@ class Event(models.TextChoices):
     INTERVENTION = "intervention", _("Intervention logged")
     REROUTED = "rerouted", _("Ticket re-routed")
     STATUS = "status", _("Status changed")
+    RECLASSIFIED = "reclassified", _("Ticket reclassified")
     PAGE = "page", _("On-call page")
 
 

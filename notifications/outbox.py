@@ -25,6 +25,7 @@ EVENT_OF_KIND = {
     Kind.REROUTE: Event.REROUTED,
     Kind.STATUS: Event.STATUS,
     Kind.ASSIGNMENT: Event.ASSIGNED,
+    Kind.RECLASSIFIED: Event.RECLASSIFIED,
 }
 
 

@@ -1,6 +1,8 @@
 from django import template
 from django.utils.translation import gettext as _
 
+from incidents.models import Criticality, Gravity, Priority
+
 register = template.Library()
 
 
@@ -15,3 +17,21 @@ def duration(minutes):
     if hours:
         return _("%(hours)d h") % {"hours": hours}
     return _("%(minutes)d min") % {"minutes": rest}
+
+
+LABELS = {
+    "gravity": (Gravity, lambda: _("Gravity")),
+    "criticality": (Criticality, lambda: _("Criticality")),
+    "priority": (Priority, lambda: _("Priority")),
+}
+
+
+@register.filter
+def changes(entry):
+    """A reclassification's changes as translated (field, old, new) label triples."""
+    rows = []
+    for name, (choices, label) in LABELS.items():
+        old, new = (entry.changes or {}).get(name, (None, None))
+        if old != new:
+            rows.append((label(), choices(old).label, choices(new).label))
+    return rows

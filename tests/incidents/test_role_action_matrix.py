@@ -22,6 +22,7 @@ MATRIX = {
     "take": ("open", {"dev_tech"}),
     "assign": ("open", {"dev_tech"}),
     "decide": ("pending", {"manager"}),
+    "reclassify": ("open", {"operator", "dev_tech", "manager"}),
 }
 
 # Who sees a ticket in the developers' queue, reported by `reporter`.
@@ -67,6 +68,9 @@ def perform(action, ticket, user, *, dev_tech, net_service):
         "take": lambda: actions.take_ticket(ticket, by=user),
         "assign": lambda: actions.assign_ticket(ticket, by=user, to=dev_tech),
         "decide": lambda: actions.decide_evolution_request(ticket, by=user, accept=True, comment="Accepted."),
+        "reclassify": lambda: actions.reclassify_ticket(
+            ticket, by=user, gravity="minor", criticality="blocking", comment="Less bad."
+        ),
     }
     return calls[action]()
 
@@ -136,6 +140,7 @@ HTTP_DATA = {
     "take": lambda ctx: {},
     "assign": lambda ctx: {"assignee": ctx["dev_tech"].pk},
     "decide": lambda ctx: {"decision": "accept", "comment": "Accepted."},
+    "reclassify": lambda ctx: {"gravity": "minor", "criticality": "blocking", "comment": "Less bad."},
 }
 
 

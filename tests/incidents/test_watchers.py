@@ -23,8 +23,15 @@ def test_nobody_watches_a_ticket_they_cannot_see(client, ticket, other_reporter)
 
 def test_staff_add_an_outsider_who_then_sees_that_ticket_only(client, ticket, dev_tech, net_tech, operator, intranet):
     other = actions.open_ticket(
-        by=operator, reporter=operator, application=intranet, service=intranet.default_service, title="Other",
-        description="x", gravity="minor", criticality="non_blocking", channel="phone",
+        by=operator,
+        reporter=operator,
+        application=intranet,
+        service=intranet.default_service,
+        title="Other",
+        description="x",
+        gravity="minor",
+        criticality="non_blocking",
+        channel="phone",
     )
     client.force_login(dev_tech)
     response = client.post(reverse("incidents:ticket-watcher-add", args=[ticket.number]), {"user": net_tech.pk})
