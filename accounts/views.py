@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import actions
-from .forms import ProfileForm
+from .forms import ProfileForm, SignupForm
 
 SEARCH_LIMIT = 20
 
@@ -55,6 +55,18 @@ def profile(request):
         messages.success(request, _("Your settings are saved."))
         return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def signup(request):
+    """Open sign-up, only where ALLOW_SIGNUP is set: a plain user account."""
+    if not settings.ALLOW_SIGNUP:
+        raise Http404
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = actions.sign_up(form)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("incidents:current")
+    return render(request, "registration/signup.html", {"form": form})
 
 
 @require_POST

@@ -139,6 +139,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)  # else accounts come from an administrator or an invitation
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:current"
 LOGOUT_REDIRECT_URL = "login"
