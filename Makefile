@@ -63,6 +63,11 @@ messages: $(STAMP)
 	$(PYTHON) manage.py makemessages --locale fr --ignore '.venv/*' --ignore 'var/*'
 	$(PYTHON) manage.py compilemessages --locale fr --ignore '.venv/*'
 
+# Benchmark on PostgreSQL (bench/README.md): `make bench BENCH_TICKETS=10000` for one size.
+BENCH_TICKETS ?= 10000,1000000
+bench: $(STAMP)
+	$(PYTHON) bench/run.py --tickets $(BENCH_TICKETS) $(BENCH_ARGS)
+
 vendor:
 	$(PY) bin/vendor_assets.py
 
