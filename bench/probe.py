@@ -63,13 +63,19 @@ def targets() -> dict:
     # The application with the most active tickets in the queue, and its commonest gravity.
     top = queue.values("application").annotate(n=Count("id")).order_by("-n", "application")[:1].get()
     gravity = (
-        queue.filter(application=top["application"]).values("gravity").annotate(n=Count("id"))
-        .order_by("-n", "gravity")[:1].get()["gravity"]
+        queue.filter(application=top["application"])
+        .values("gravity")
+        .annotate(n=Count("id"))
+        .order_by("-n", "gravity")[:1]
+        .get()["gravity"]
     )
     # An open ticket of the queue with a full timeline (20 entries), as its technician sees it.
     full = (
-        queue.filter(status=Status.OPEN).annotate(n=Count("timeline")).order_by("-n", "-id")
-        .values_list("number", "n")[:1].get()
+        queue.filter(status=Status.OPEN)
+        .annotate(n=Count("timeline"))
+        .order_by("-n", "-id")
+        .values_list("number", "n")[:1]
+        .get()
     )
     other = Service.objects.exclude(pk=service.pk).order_by("pk").values_list("pk", flat=True)[:1].get()
     return {
@@ -83,8 +89,10 @@ def targets() -> dict:
         "full_ticket": full[0],
         "full_ticket_entries": full[1],
         "caller": _user("bench-caller").pk,
-        "intake_application": Application.objects.filter(default_service=service).order_by("pk")
-        .values_list("pk", flat=True)[:1].get(),
+        "intake_application": Application.objects.filter(default_service=service)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1]
+        .get(),
         "customer_tickets": Ticket.objects.filter(reporter=_user("bench-customer")).count(),
         "search_word": "certificate",
         "rare_word": RARE_WORD,
@@ -97,9 +105,15 @@ def _bench_ticket(target, title):
     service = Service.objects.get(pk=target["service"])
     application = Application.objects.get(pk=target["intake_application"])
     return actions.open_ticket(
-        by=operator, reporter=_user("bench-caller"), application=application, service=service,
-        title=f"{BENCH_TITLE} {title}", description="Created by the bench.", gravity="minor",
-        criticality="non_blocking", channel="phone",
+        by=operator,
+        reporter=_user("bench-caller"),
+        application=application,
+        service=service,
+        title=f"{BENCH_TITLE} {title}",
+        description="Created by the bench.",
+        gravity="minor",
+        criticality="non_blocking",
+        channel="phone",
     )
 
 

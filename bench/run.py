@@ -103,8 +103,9 @@ def database_note(url: str, note: dict | None = None) -> dict:
                 )
             )
             return note
-        row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-                           [name]).fetchone()
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
     try:
         return json.loads(row[0]) if row and row[0] else {}
     except ValueError:
@@ -152,8 +153,18 @@ class Gunicorn:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop())
         command = [
-            str(BIN / "gunicorn"), "config.wsgi", "-k", "gthread", "--threads", "4", "-w", "1",
-            "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
+            str(BIN / "gunicorn"),
+            "config.wsgi",
+            "-k",
+            "gthread",
+            "--threads",
+            "4",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--timeout",
+            "120",
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)  # noqa: S603
 
@@ -267,8 +278,13 @@ def scenarios(target: dict, deep_path: str | None) -> list[dict]:
         ("queue-deep", "list", "tech", deep_path, "  same, deep page (followed cursor links)"),
         ("queue-filtered", "list", "tech", queue_filter, "  same, filtered by application + gravity"),
         ("search-queue", "search", "tech", f"/tickets/?q={target['search_word']}", "Search, technician's tickets"),
-        ("search-closed", "search", "operator", f"/tickets/closed/?q={target['rare_word']}",
-         "Search closed history, no match"),
+        (
+            "search-closed",
+            "search",
+            "operator",
+            f"/tickets/closed/?q={target['rare_word']}",
+            "Search closed history, no match",
+        ),
         ("all-current", "list", "operator", "/tickets/", "Operator's current tickets (all)"),
         ("closed", "list", "operator", "/tickets/closed/", "Closed tickets (operator)"),
         ("evolution", "list", "manager", "/tickets/evolution-requests/", "Evolution requests (manager)"),
@@ -282,18 +298,43 @@ def scenarios(target: dict, deep_path: str | None) -> list[dict]:
         if path
     ]
     intake = {
-        "reporter": target["caller"], "application": target["intake_application"], "service": target["service"],
-        "gravity": "minor", "criticality": "non_blocking", "title": "[bench] Intake timing",
-        "description": "Created by the bench.", "channel": "phone",
+        "reporter": target["caller"],
+        "application": target["intake_application"],
+        "service": target["service"],
+        "gravity": "minor",
+        "criticality": "non_blocking",
+        "title": "[bench] Intake timing",
+        "description": "Created by the bench.",
+        "channel": "phone",
     }
     out += [
-        {"name": "create", "kind": "post", "who": "operator", "user": PEOPLE["operator"], "path": "/tickets/new/",
-         "data": intake, "label": "Create a ticket (POST, operator)"},
-        {"name": "comment", "kind": "post", "who": "tech", "user": PEOPLE["tech"], "path": "/tickets/{ticket}/comment/",
-         "data": {"body": "Called the user back."}, "label": "Add a comment (POST, technician)"},
-        {"name": "reroute", "kind": "post", "who": "tech", "user": PEOPLE["tech"], "path": "/tickets/{ticket}/reroute/",
-         "data": {"service": target["other_service"], "justification": "Not ours: the database locks."},
-         "label": "Re-route (POST, technician)"},
+        {
+            "name": "create",
+            "kind": "post",
+            "who": "operator",
+            "user": PEOPLE["operator"],
+            "path": "/tickets/new/",
+            "data": intake,
+            "label": "Create a ticket (POST, operator)",
+        },
+        {
+            "name": "comment",
+            "kind": "post",
+            "who": "tech",
+            "user": PEOPLE["tech"],
+            "path": "/tickets/{ticket}/comment/",
+            "data": {"body": "Called the user back."},
+            "label": "Add a comment (POST, technician)",
+        },
+        {
+            "name": "reroute",
+            "kind": "post",
+            "who": "tech",
+            "user": PEOPLE["tech"],
+            "path": "/tickets/{ticket}/reroute/",
+            "data": {"service": target["other_service"], "justification": "Not ours: the database locks."},
+            "label": "Re-route (POST, technician)",
+        },
     ]
     return out
 
@@ -315,8 +356,18 @@ def run_size(n: int, args, base_url: str) -> dict:
             manage(env, "migrate", "--noinput", "-v", "0")
         log(f"  seed_load --tickets {n} --open {args.open} --seed {args.seed} --timeline-max {args.timeline_max}")
         started = time.monotonic()
-        manage(env, "seed_load", "--tickets", str(n), "--open", str(args.open), "--seed", str(args.seed),
-               "--timeline-max", str(args.timeline_max))
+        manage(
+            env,
+            "seed_load",
+            "--tickets",
+            str(n),
+            "--open",
+            str(args.open),
+            "--seed",
+            str(args.seed),
+            "--timeline-max",
+            str(args.timeline_max),
+        )
         load_seconds = round(time.monotonic() - started, 1)
         note = database_note(url, {**wanted, "load_seconds": load_seconds, "loaded_at": datetime.now(UTC).isoformat()})
         state = probe(env, "count")
@@ -358,14 +409,20 @@ def run_size(n: int, args, base_url: str) -> dict:
         results["create"] = summary(timed(create, args.warmup, args.requests))
         tickets = iter(list(made))
         comment, reroute = plan[-2], plan[-1]
-        results["comment"] = summary(timed(
-            lambda: people["tech"].post(comment["path"].replace("{ticket}", made[len(made) // 2]), comment["data"]),
-            args.warmup, args.requests,
-        ))
-        results["reroute"] = summary(timed(
-            lambda: people["tech"].post(reroute["path"].replace("{ticket}", next(tickets)), reroute["data"]),
-            args.warmup, min(args.requests, len(made) - args.warmup),
-        ))
+        results["comment"] = summary(
+            timed(
+                lambda: people["tech"].post(comment["path"].replace("{ticket}", made[len(made) // 2]), comment["data"]),
+                args.warmup,
+                args.requests,
+            )
+        )
+        results["reroute"] = summary(
+            timed(
+                lambda: people["tech"].post(reroute["path"].replace("{ticket}", next(tickets)), reroute["data"]),
+                args.warmup,
+                min(args.requests, len(made) - args.warmup),
+            )
+        )
         for name in ("create", "comment", "reroute"):
             log(f"  {name:<18} p95 {results[name]['p95_ms']:>7.1f} ms")
 
@@ -375,14 +432,26 @@ def run_size(n: int, args, base_url: str) -> dict:
     finally:
         server.stop()
 
-    counts = probe(env, "queries", {"targets": target, "scenarios": [
-        {**s, "path": deep_path if s["name"] == "queue-deep" else s["path"]} for s in plan
-    ]}, required=False) or {}
+    counts = (
+        probe(
+            env,
+            "queries",
+            {
+                "targets": target,
+                "scenarios": [{**s, "path": deep_path if s["name"] == "queue-deep" else s["path"]} for s in plan],
+            },
+            required=False,
+        )
+        or {}
+    )
     probe(env, "cleanup")
     for scenario in plan:
         results[scenario["name"]].update(
-            kind=scenario["kind"], label=scenario["label"], queries=counts.get(scenario["name"]),
-            path=scenario["path"], user=scenario["user"],
+            kind=scenario["kind"],
+            label=scenario["label"],
+            queries=counts.get(scenario["name"]),
+            path=scenario["path"],
+            user=scenario["user"],
         )
     return {
         "tickets": state["tickets"],
@@ -419,8 +488,13 @@ def intake_throughput(base, data, clients, total) -> dict:
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(work, people))
     seconds = time.perf_counter() - started
-    return {"clients": clients, "requests": total, "seconds": round(seconds, 2),
-            "requests_per_second": round(total / seconds, 1), **summary(samples)}
+    return {
+        "clients": clients,
+        "requests": total,
+        "seconds": round(seconds, 2),
+        "requests_per_second": round(total / seconds, 1),
+        **summary(samples),
+    }
 
 
 def machine() -> dict:
@@ -451,18 +525,21 @@ def git() -> dict:
 
 
 def print_table(result: dict) -> None:
-    log(f"\n{result['tickets']:,} tickets ({result['active_tickets']:,} active; queue of bench-tech: "
-        f"{result['targets']['queue_active']:,}) - {result['database']}")
+    log(
+        f"\n{result['tickets']:,} tickets ({result['active_tickets']:,} active; queue of bench-tech: "
+        f"{result['targets']['queue_active']:,}) - {result['database']}"
+    )
     log(f"{'scenario':<44} {'median':>8} {'p95':>8} {'queries':>8}  target")
     for row in result["scenarios"].values():
         goal = TARGETS[row["kind"]]
         mark = "ok" if row["p95_ms"] <= goal else "SLOW"
         queries = "-" if row["queries"] is None else row["queries"]
-        log(f"{row['label']:<44} {row['median_ms']:>6.1f}ms {row['p95_ms']:>6.1f}ms {queries:>8}  "
-            f"<{goal} {mark}")
+        log(f"{row['label']:<44} {row['median_ms']:>6.1f}ms {row['p95_ms']:>6.1f}ms {queries:>8}  <{goal} {mark}")
     t, m = result["intake_throughput"], result["worker_memory"]
-    log(f"Intake throughput: {t['requests_per_second']} req/s with {t['clients']} clients "
-        f"(p95 {t['p95_ms']} ms under load)")
+    log(
+        f"Intake throughput: {t['requests_per_second']} req/s with {t['clients']} clients "
+        f"(p95 {t['p95_ms']} ms under load)"
+    )
     log(f"Worker peak RSS (VmHWM): {m['peak_rss_mb']} MB (target <{RSS_TARGET_MB})")
     loaded = result["load_seconds"] or result["load_seconds_when_loaded"]
     log(f"seed_load: {loaded}s" + ("" if result["load_seconds"] else " (earlier run; database reused)"))
@@ -475,15 +552,18 @@ def print_comparison(sizes: list[dict]) -> None:
         for name, row in big["scenarios"].items():
             base = small["scenarios"][name]["p95_ms"]
             ratio = row["p95_ms"] / base if base else float("inf")
-            log(f"{row['label']:<44} {base:>7.1f} -> {row['p95_ms']:>7.1f} ms  x{ratio:.2f}"
-                f"{'' if ratio <= 1.5 else '  OVER'}")
+            log(
+                f"{row['label']:<44} {base:>7.1f} -> {row['p95_ms']:>7.1f} ms  x{ratio:.2f}"
+                f"{'' if ratio <= 1.5 else '  OVER'}"
+            )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tickets", default="10000,1000000", help="Sizes, comma-separated (10000,1000000).")
-    parser.add_argument("--open", type=int, default=3000,
-                        help="Active tickets at every size, so queues are comparable (3000).")
+    parser.add_argument(
+        "--open", type=int, default=3000, help="Active tickets at every size, so queues are comparable (3000)."
+    )
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--timeline-max", type=int, default=20)
     parser.add_argument("--requests", type=int, default=60, help="Timed requests per scenario (60).")
