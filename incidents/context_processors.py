@@ -16,7 +16,7 @@ def _counts(user):
     visible = Ticket.objects.visible_to(user)
     return {
         "nav_counts": {
-            "current": visible.exclude(status=Status.CLOSED).count(),
+            "current": visible.filter(status=Status.OPEN).count(),
             "evolution": visible.filter(status=Status.PENDING_DECISION).count(),
         }
     }

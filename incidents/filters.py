@@ -60,6 +60,7 @@ class TicketFilter(django_filters.FilterSet):
 
     def __init__(self, *args, sorts=(), statuses=(), staff=True, **kwargs):
         super().__init__(*args, **kwargs)
+        self.staff = staff
         form_fields = self.form.fields
         form_fields["sort"].choices = [(key, SORTS[key][0]) for key in sorts]
         if statuses:
@@ -78,7 +79,4 @@ class TicketFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(number__iexact=value) | Q(title__icontains=value) | Q(description__icontains=value))
+        return queryset.search(value, staff=self.staff)

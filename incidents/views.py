@@ -45,7 +45,8 @@ RENDERED_TYPES = {
 LISTS = {
     "current": {
         "title": gettext_lazy("Current tickets"),
-        "statuses": [Status.OPEN, Status.PENDING_DECISION],
+        # Evolution requests wait in their own list (seed 004), not among current tickets.
+        "statuses": [Status.OPEN],
         "sorts": ["newest", "oldest", "priority", "updated"],
         "counted": True,
     },
@@ -66,9 +67,7 @@ LISTS = {
 
 
 def _scope(queryset, statuses):
-    if statuses == [Status.OPEN, Status.PENDING_DECISION]:
-        return queryset.exclude(status=Status.CLOSED)  # matches the partial indexes
-    return queryset.filter(status=statuses[0])
+    return queryset.filter(status__in=statuses) if len(statuses) > 1 else queryset.filter(status=statuses[0])
 
 
 def is_staff_member(user) -> bool:
@@ -114,14 +113,14 @@ def _visible_ticket(request, number) -> Ticket:
 def _action_forms(ticket, user, allowed, bound=None):
     forms = {
         "comment": CommentForm(internal_allowed=allowed["internal_note"]),
-        "intervention": InterventionForm() if allowed["intervention"] else None,
-        "reroute": RerouteForm(ticket=ticket) if allowed["reroute"] else None,
+        "intervention": InterventionForm(prefix="intervention") if allowed["intervention"] else None,
+        "reroute": RerouteForm(ticket=ticket, prefix="reroute") if allowed["reroute"] else None,
         "close": StatusCommentForm(prefix="close") if allowed["close"] else None,
         "reopen": StatusCommentForm(prefix="reopen") if allowed["reopen"] else None,
-        "decide": DecisionForm() if allowed["decide"] else None,
-        "assign": AssignForm(ticket=ticket) if allowed["assign"] else None,
+        "decide": DecisionForm(prefix="decide") if allowed["decide"] else None,
+        "assign": AssignForm(ticket=ticket, prefix="assign") if allowed["assign"] else None,
         "watcher": WatcherForm() if allowed["add_watcher"] else None,
-        "reclassify": ReclassifyForm(initial={"gravity": ticket.gravity, "criticality": ticket.criticality})
+        "reclassify": ReclassifyForm(prefix="reclassify", initial={"gravity": ticket.gravity, "criticality": ticket.criticality})
         if allowed["reclassify"]
         else None,
     }
@@ -207,7 +206,7 @@ def ticket_intervention(request, number):
         request,
         number,
         "intervention",
-        InterventionForm(request.POST),
+        InterventionForm(request.POST, prefix="intervention"),
         lambda t, d: actions.log_intervention(
             t, by=request.user, performed_at=d["performed_at"], minutes=d["minutes"], body=d["body"]
         ),
@@ -222,7 +221,7 @@ def ticket_reroute(request, number):
         request,
         number,
         "reroute",
-        lambda t: RerouteForm(request.POST, ticket=t),
+        lambda t: RerouteForm(request.POST, ticket=t, prefix="reroute"),
         lambda t, d: actions.reroute_ticket(t, by=request.user, to=d["service"], justification=d["justification"]),
         lambda t: _("Ticket %(number)s re-routed to %(service)s.") % {"number": t.number, "service": t.service},
     )
@@ -261,7 +260,7 @@ def ticket_decide(request, number):
         request,
         number,
         "decide",
-        DecisionForm(request.POST),
+        DecisionForm(request.POST, prefix="decide"),
         lambda t, d: actions.decide_evolution_request(
             t, by=request.user, accept=d["decision"] == "accept", comment=d["comment"]
         ),
@@ -276,7 +275,7 @@ def ticket_assign(request, number):
         request,
         number,
         "assign",
-        lambda t: AssignForm(request.POST, ticket=t),
+        lambda t: AssignForm(request.POST, ticket=t, prefix="assign"),
         lambda t, d: actions.assign_ticket(t, by=request.user, to=d["assignee"]),
         lambda t: _("Ticket %(number)s assigned to %(person)s.") % {"number": t.number, "person": t.assignee},
     )
@@ -363,7 +362,7 @@ def ticket_reclassify(request, number):
         request,
         number,
         "reclassify",
-        ReclassifyForm(request.POST),
+        ReclassifyForm(request.POST, prefix="reclassify"),
         lambda t, d: actions.reclassify_ticket(
             t, by=request.user, gravity=d["gravity"], criticality=d["criticality"], comment=d["comment"]
         ),

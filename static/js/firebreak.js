@@ -8,13 +8,16 @@
       select.addEventListener("change", function () { select.form.submit(); });
     });
     if (typeof TomSelect === "undefined") { return; }
+    // refreshThrottle 0: filter on every keystroke. tom-select's default (300 ms) lets a fast
+    // "type, Enter" pick from the unfiltered list, and its late refresh steals the focus back
+    // from the next field. Remote searches keep their own loadThrottle.
     root.querySelectorAll("select[data-searchable]:not(.tomselected)").forEach(function (select) {
-      new TomSelect(select, { maxOptions: 500 });
+      new TomSelect(select, { maxOptions: 500, refreshThrottle: 0 });
     });
     root.querySelectorAll("select[data-autocomplete]:not(.tomselected)").forEach(function (select) {
       new TomSelect(select, {
         valueField: "value", labelField: "text", searchField: ["text", "email"],
-        loadThrottle: 200, maxOptions: 20,
+        loadThrottle: 200, refreshThrottle: 0, maxOptions: 20,
         load: function (query, callback) {
           fetch(select.dataset.autocomplete + "?q=" + encodeURIComponent(query), { credentials: "same-origin" })
             .then(function (response) { return response.json(); })

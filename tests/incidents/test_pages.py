@@ -68,7 +68,7 @@ def test_an_application_without_default_service_asks_for_one(client, operator, r
 def test_reroute_without_justification_keeps_the_choice_and_says_why(client, ticket, dev_tech, net_service):
     client.force_login(dev_tech)
     response = client.post(
-        reverse("incidents:ticket-reroute", args=[ticket.number]), {"service": net_service.pk, "justification": ""}
+        reverse("incidents:ticket-reroute", args=[ticket.number]), {"reroute-service": net_service.pk, "reroute-justification": ""}
     )
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
@@ -93,7 +93,7 @@ def test_htmx_action_swaps_the_ticket_region(client, ticket, dev_tech):
 def test_rerouting_a_ticket_out_of_sight_goes_back_to_the_queue(client, ticket, dev_tech, net_service):
     client.force_login(dev_tech)
     url = reverse("incidents:ticket-reroute", args=[ticket.number])
-    data = {"service": net_service.pk, "justification": "Network config."}
+    data = {"reroute-service": net_service.pk, "reroute-justification": "Network config."}
     response = client.post(url, data, headers={"HX-Request": "true"})
     assert response.status_code == 200 and response["HX-Redirect"] == reverse("incidents:current")
     assert client.get(ticket.get_absolute_url()).status_code == 404
@@ -171,14 +171,17 @@ def test_any_list_query_answers_without_a_server_error(params, client, dev_tech,
         st.sampled_from(
             [
                 "body",
-                "minutes",
-                "performed_at",
-                "service",
-                "justification",
+                "intervention-minutes",
+                "intervention-performed_at",
+                "intervention-body",
+                "reroute-service",
+                "reroute-justification",
                 "close-comment",
-                "assignee",
-                "decision",
-                "comment",
+                "assign-assignee",
+                "decide-decision",
+                "decide-comment",
+                "reclassify-gravity",
+                "reclassify-comment",
             ]
         ),
         text,
@@ -187,6 +190,6 @@ def test_any_list_query_answers_without_a_server_error(params, client, dev_tech,
 )
 def test_any_action_input_answers_without_a_server_error(data, client, dev_tech, ticket):
     client.force_login(dev_tech)
-    for action in ("comment", "intervention", "reroute", "assign", "decide"):
+    for action in ("comment", "intervention", "reroute", "assign", "decide", "reclassify"):
         response = client.post(reverse(f"incidents:ticket-{action}", args=[ticket.number]), data)
         assert response.status_code in (200, 302)

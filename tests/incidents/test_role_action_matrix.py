@@ -133,14 +133,22 @@ def test_only_operators_and_managers_open_tickets_for_someone_else(role, persona
 
 HTTP_DATA = {
     "comment": lambda ctx: {"body": "A comment."},
-    "intervention": lambda ctx: {"performed_at": "2026-01-05T10:00", "minutes": "30", "body": "Checked the logs."},
-    "reroute": lambda ctx: {"service": ctx["net_service"].pk, "justification": "Network."},
+    "intervention": lambda ctx: {
+        "intervention-performed_at": "2026-01-05T10:00",
+        "intervention-minutes": "30",
+        "intervention-body": "Checked the logs.",
+    },
+    "reroute": lambda ctx: {"reroute-service": ctx["net_service"].pk, "reroute-justification": "Network."},
     "close": lambda ctx: {"close-comment": "Done."},
     "reopen": lambda ctx: {"reopen-comment": "It came back."},
     "take": lambda ctx: {},
-    "assign": lambda ctx: {"assignee": ctx["dev_tech"].pk},
-    "decide": lambda ctx: {"decision": "accept", "comment": "Accepted."},
-    "reclassify": lambda ctx: {"gravity": "minor", "criticality": "blocking", "comment": "Less bad."},
+    "assign": lambda ctx: {"assign-assignee": ctx["dev_tech"].pk},
+    "decide": lambda ctx: {"decide-decision": "accept", "decide-comment": "Accepted."},
+    "reclassify": lambda ctx: {
+        "reclassify-gravity": "minor",
+        "reclassify-criticality": "blocking",
+        "reclassify-comment": "Less bad.",
+    },
 }
 
 
