@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt check demo worker beat web messages vendor bench clean
+.PHONY: run test screenshots lint fmt check demo worker beat web messages vendor bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -46,6 +46,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+# Refresh the README screenshots (docs/screenshots/) from the browser stories.
+screenshots: $(STAMP)
+	FIREBREAK_SCREENSHOTS=1 $(BIN)/pytest -p no:xdist -m browser tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

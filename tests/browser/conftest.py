@@ -6,6 +6,7 @@ only. Each persona gets their own browser context and logs in through the real l
 """
 
 import os
+import tempfile
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,14 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 PASSWORD = "secret-pass-123"  # tests/factories.py
 VIEWPORT = {"width": 1280, "height": 800}
 MONDAY_MORNING = datetime(2026, 11, 16, 8, 10, tzinfo=ZoneInfo("Europe/Paris"))
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# README screenshots are refreshed on demand (`make screenshots`), so an ordinary test run
+# leaves the committed images alone and writes its pictures to the run's own folder.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("FIREBREAK_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "firebreak-screenshots"
+)
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(scope="session")
