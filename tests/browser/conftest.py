@@ -6,8 +6,8 @@ only. Each persona gets their own browser context and logs in through the real l
 """
 
 import os
-import tempfile
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
