@@ -120,7 +120,9 @@ def _action_forms(ticket, user, allowed, bound=None):
         "decide": DecisionForm(prefix="decide") if allowed["decide"] else None,
         "assign": AssignForm(ticket=ticket, prefix="assign") if allowed["assign"] else None,
         "watcher": WatcherForm() if allowed["add_watcher"] else None,
-        "reclassify": ReclassifyForm(prefix="reclassify", initial={"gravity": ticket.gravity, "criticality": ticket.criticality})
+        "reclassify": ReclassifyForm(
+            prefix="reclassify", initial={"gravity": ticket.gravity, "criticality": ticket.criticality}
+        )
         if allowed["reclassify"]
         else None,
     }

@@ -68,7 +68,8 @@ def test_an_application_without_default_service_asks_for_one(client, operator, r
 def test_reroute_without_justification_keeps_the_choice_and_says_why(client, ticket, dev_tech, net_service):
     client.force_login(dev_tech)
     response = client.post(
-        reverse("incidents:ticket-reroute", args=[ticket.number]), {"reroute-service": net_service.pk, "reroute-justification": ""}
+        reverse("incidents:ticket-reroute", args=[ticket.number]),
+        {"reroute-service": net_service.pk, "reroute-justification": ""},
     )
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
