@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test screenshots lint fmt check demo worker beat web messages vendor bench clean
+.PHONY: run test screenshots lint fmt check demo worker beat web messages vendor bench bench-alerts clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -71,6 +71,11 @@ messages: $(STAMP)
 BENCH_TICKETS ?= 10000,1000000
 bench: $(STAMP)
 	$(PYTHON) bench/run.py --tickets $(BENCH_TICKETS) $(BENCH_ARGS)
+	$(PYTHON) bench/alerts.py $(BENCH_ALERTS_ARGS)
+
+# Monitoring alerts alone: what one web worker accepts, and how soon the ticket exists.
+bench-alerts: $(STAMP)
+	$(PYTHON) bench/alerts.py $(BENCH_ALERTS_ARGS)
 
 vendor:
 	$(PY) bin/vendor_assets.py

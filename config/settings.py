@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "incidents",
     "notifications.apps.NotificationsConfig",
     "analytics",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,7 @@ NOTIFICATIONS_REQUEUE_AFTER = env_int("NOTIFICATIONS_REQUEUE_AFTER", 60)  # a qu
 NOTIFICATIONS_SWEEP_EVERY = env_int("NOTIFICATIONS_SWEEP_EVERY", 15)  # seconds
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATIONS_SWEEP_EVERY)},
+    "alerts-sweep": {"task": "alerts.sweep", "schedule": 30.0},  # alerts a lost task left unprocessed
 }
 SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.FileBackend")
 SMS_FILE_PATH = VAR_DIR / "sms"

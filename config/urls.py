@@ -6,5 +6,6 @@ urlpatterns = [
     path("", lambda request: redirect("incidents:current"), name="home"),
     path("tickets/", include("incidents.urls")),
     path("accounts/", include("accounts.urls")),
+    path("alerts/", include("alerts.urls")),
     path("admin/", admin.site.urls),
 ]

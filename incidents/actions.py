@@ -32,7 +32,18 @@ from django.utils.translation import gettext as _
 from notifications import outbox
 
 from . import rules
-from .models import Attachment, Criticality, Kind, Membership, Status, Ticket, TicketGrant, TimelineEntry, Watcher
+from .models import (
+    Attachment,
+    Channel,
+    Criticality,
+    Kind,
+    Membership,
+    Status,
+    Ticket,
+    TicketGrant,
+    TimelineEntry,
+    Watcher,
+)
 from .numbering import next_ticket_number
 
 MAX_INTERVENTION_MINUTES = 24 * 60
@@ -264,6 +275,22 @@ def close_ticket(ticket: Ticket, *, by, comment: str) -> TimelineEntry:
         if ticket.status == Status.PENDING_DECISION:
             raise Conflict(_("An evolution request is closed by a manager's decision."))
         raise Forbidden(_("Only technicians of the ticket's service can close it."))
+    return _change_status(ticket, by=by, to=Status.CLOSED, comment=comment, closed_at=timezone.now())
+
+
+@transaction.atomic
+def close_ticket_on_recovery(ticket: Ticket, *, by, comment: str) -> TimelineEntry:
+    """The monitoring integration that opened a ticket closes it when its alert recovers.
+
+    Used by alerts.actions for integrations set to close on recovery. Their account is no
+    technician of any service, so close_ticket would refuse it; this allows exactly one
+    actor instead: the one that opened the ticket through the alert channel. Refuses:
+    anyone else, another channel, a ticket not open, a blank comment.
+    """
+    if ticket.channel != Channel.ALERT or ticket.created_by_id != by.pk:
+        raise Forbidden(_("Only the monitoring integration that opened this ticket closes it on recovery."))
+    if ticket.status != Status.OPEN:
+        raise Conflict(_("This ticket is not open."))
     return _change_status(ticket, by=by, to=Status.CLOSED, comment=comment, closed_at=timezone.now())
 
 
