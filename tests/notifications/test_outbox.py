@@ -106,7 +106,7 @@ def test_sms_text_fits_in_160_characters(ticket, dev_tech, reporter, settings, t
     reporter.phone = "+33612345678"
     reporter.save(update_fields=["phone"])
     Preference.objects.create(user=reporter, event=Event.COMMENTED, email=False, sms=True)
-    Ticket.objects.filter(pk=ticket.pk).update(title="A very long title " * 20)
+    Ticket.objects.filter(pk=ticket.pk).update(title=("A very long title " * 20)[:200])
     ticket.refresh_from_db()
     actions.add_comment(ticket, by=dev_tech, body="x")
     assert delivery.deliver(Notification.objects.get(channel="sms").pk) == "sent"
