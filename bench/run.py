@@ -332,7 +332,10 @@ def scenarios(target: dict, deep_path: str | None) -> list[dict]:
             "who": "tech",
             "user": PEOPLE["tech"],
             "path": "/tickets/{ticket}/reroute/",
-            "data": {"service": target["other_service"], "justification": "Not ours: the database locks."},
+            "data": {
+                "reroute-service": target["other_service"],
+                "reroute-justification": "Not ours: the database locks.",
+            },
             "label": "Re-route (POST, technician)",
         },
     ]
