@@ -49,7 +49,10 @@ class TicketQuerySet(models.QuerySet):
         from .models import TimelineEntry
 
         matches = self.filter(Q(number=text.upper()) | Q(title__icontains=text) | Q(description__icontains=text))
-        comments = TimelineEntry.objects.filter(body__icontains=text)
+        # Comments of this queryset's tickets only: a common word matches comments all over
+        # the closed history, and the current lists must not read them all. PostgreSQL then
+        # picks per list: the few open tickets' entries by ticket_id, or the trigram index.
+        comments = TimelineEntry.objects.filter(body__icontains=text, ticket_id__in=self.values("pk"))
         if not staff:
             comments = comments.filter(is_internal=False)
         return self.filter(pk__in=matches.values("pk").union(comments.values("ticket_id")))
