@@ -25,9 +25,14 @@ _REFERENCE_DATA = [
         ("incidents", "service"),
         ("incidents", "application"),
         ("incidents", "membership"),
+        ("oncall", "rotation"),
+        ("oncall", "rotationmember"),
+        ("oncall", "override"),
+        ("oncall", "escalationpolicy"),
+        ("oncall", "escalationstep"),
     ]
     for verb in ("add", "change", "delete", "view")
-]
+] + ["oncall.view_escalation", "oncall.view_page"]  # escalations are read-only in the admin
 
 PERMISSIONS = {
     Role.OPERATOR: ["incidents.see_all_tickets", "incidents.open_ticket"],

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "notifications.apps.NotificationsConfig",
     "analytics",
     "alerts",
+    "oncall",
 ]
 
 MIDDLEWARE = [
@@ -232,6 +233,7 @@ NOTIFICATIONS_SWEEP_EVERY = env_int("NOTIFICATIONS_SWEEP_EVERY", 15)  # seconds
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATIONS_SWEEP_EVERY)},
     "alerts-sweep": {"task": "alerts.sweep", "schedule": 30.0},  # alerts a lost task left unprocessed
+    "oncall-escalate": {"task": "oncall.escalate", "schedule": 30.0, "options": {"expires": 25}},  # next levels
 }
 SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.FileBackend")
 SMS_FILE_PATH = VAR_DIR / "sms"

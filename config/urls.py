@@ -7,5 +7,6 @@ urlpatterns = [
     path("tickets/", include("incidents.urls")),
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
+    path("oncall/", include("oncall.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -12,6 +12,8 @@ State machine of a ticket:
 
 Alongside: add_comment, log_intervention, reroute_ticket, assign_ticket / take_ticket,
 and watch_ticket / unwatch_ticket (no timeline entry: watching changes who is told).
+A ticket opened or reclassified at the highest priority also starts paging its
+service's on-call people (oncall.actions.start_escalation, in the same transaction).
 Each action checks incidents.rules, changes the rows with a guarded conditional UPDATE
 (so two people acting at once cannot both succeed), and writes the timeline entry and
 its notification rows (notifications.outbox) in the same transaction; the rows are
@@ -30,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications import outbox
+from oncall import actions as oncall
 
 from . import rules
 from .models import (
@@ -140,8 +143,9 @@ def open_ticket(
 ) -> Ticket:
     """Create a ticket in `service`'s queue. An evolution request waits for a decision.
 
-    Writes a CREATED entry. Refuses: a user without the right to open tickets for others
-    (unless they report for themselves), blank title or description.
+    Writes a CREATED entry; at the highest priority, starts paging the service's on-call
+    people (oncall.actions.start_escalation). Refuses: a user without the right to open
+    tickets for others (unless they report for themselves), blank title or description.
     """
     if reporter.pk != by.pk and not rules.can_open_ticket(by):
         raise Forbidden(_("You cannot open a ticket on behalf of someone else."))
@@ -168,6 +172,7 @@ def open_ticket(
     )
     entry = _entry(ticket, by=by, kind=Kind.CREATED, at=now, to_service=service, to_status=status)
     _attach(entry, by=by, files=files)
+    oncall.start_escalation(ticket, by=by, now=now)  # top priority only: pages the service's on-call
     return ticket
 
 
@@ -322,8 +327,10 @@ def reclassify_ticket(ticket: Ticket, *, by, gravity: str, criticality: str, com
 
     Becoming an evolution request sends an open ticket to the pending-decision list; an
     evolution request reclassified as a fault goes back to the queue. Writes a
-    RECLASSIFIED entry with old and new values. Refuses: someone who is neither staff of
-    the ticket's service nor an operator or manager, a closed ticket, no change, no comment.
+    RECLASSIFIED entry with old and new values; raised to the highest priority, the
+    ticket starts paging (oncall.actions.start_escalation). Refuses: someone who is
+    neither staff of the ticket's service nor an operator or manager, a closed ticket,
+    no change, no comment.
     """
     if not rules.can_reclassify(by, ticket):
         if ticket.status == Status.CLOSED:
@@ -352,7 +359,7 @@ def reclassify_ticket(ticket: Ticket, *, by, gravity: str, criticality: str, com
     from_status = ticket.status
     ticket.gravity, ticket.criticality, ticket.priority, ticket.status = gravity, criticality, priority, status
     _mark_response(ticket, by, now)
-    return _entry(
+    entry = _entry(
         ticket,
         by=by,
         kind=Kind.RECLASSIFIED,
@@ -362,6 +369,8 @@ def reclassify_ticket(ticket: Ticket, *, by, gravity: str, criticality: str, com
         from_status=from_status if status != from_status else "",
         to_status=status if status != from_status else "",
     )
+    oncall.start_escalation(ticket, by=by, now=now)  # raised to top priority: pages the on-call
+    return entry
 
 
 @transaction.atomic

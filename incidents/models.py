@@ -247,9 +247,10 @@ class TimelineEntry(models.Model):
     # Status change.
     from_status = models.CharField(_("from status"), max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to status"), max_length=20, choices=Status.choices, blank=True)
-    # Reclassification: {"gravity": [old, new], "criticality": [...], "priority": [...]}.
+    # Reclassification: {"gravity": [old, new], "criticality": [...], "priority": [...]};
+    # on-call page and its acknowledgement: {"level": n}.
     changes = models.JSONField(_("changes"), null=True, blank=True)
-    # Assignment.
+    # Assignment; on-call page: the person paged.
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

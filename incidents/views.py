@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from oncall.models import Page
+
 from . import actions, rules
 from .filters import SORTS, TicketFilter
 from .forms import (
@@ -144,6 +146,8 @@ def _render_ticket(request, ticket, bound=None, status=200):
         "timeline_truncated": len(entries) > limit,
         "allowed": allowed,
         "forms": _action_forms(ticket, request.user, allowed, bound),
+        # The page this user may acknowledge here, if the ticket is paging them.
+        "awaiting_page": Page.objects.awaiting(user=request.user, ticket=ticket).last(),
     }
     template = "incidents/ticket_detail.html"
     if request.htmx:

@@ -43,13 +43,16 @@ def backoff(attempts: int) -> timedelta:
 
 def context_of(notification) -> dict:
     ticket, entry = notification.ticket, notification.entry
+    page = getattr(entry, "page", None) if entry is not None else None  # an on-call page (oncall.Page)
     return {
         "notification": notification,
         "ticket": ticket,
         "entry": entry,
         "recipient": notification.recipient,
         "url": settings.SITE_URL.rstrip("/") + ticket.get_absolute_url(),
-        "page": getattr(entry, "page", None) if entry is not None else None,
+        "page": page,
+        # A page's signed link that acknowledges it without logging in.
+        "ack_url": page.acknowledge_url() if page is not None else None,
         "site_url": settings.SITE_URL.rstrip("/"),
     }
 
@@ -75,10 +78,11 @@ def send_email(notification) -> None:
 
 
 def sms_text(notification) -> str:
-    """At most 160 characters: ticket number, what happened, the title cut to fit, the link."""
+    """At most 160 characters: ticket number, what happened, the title cut to fit, the link
+    (for a page, the link that acknowledges it)."""
     context = context_of(notification)
     head = " ".join(render_to_string(f"notifications/sms/{notification.event}.txt", context).split())
-    link = context["url"]
+    link = context["ack_url"] or context["url"]
     room = SMS_LIMIT - len(link) - 1
     if len(head) > room:
         head = head[: max(room - 1, 0)].rstrip() + "…"

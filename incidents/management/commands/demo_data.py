@@ -1,4 +1,5 @@
-"""Load the demo desk: one account per role, a few services, applications and tickets.
+"""Load the demo desk: one account per role, a few services (each with an on-call rotation
+and an escalation policy), applications and tickets.
 
 Idempotent: a second run finds everything in place and changes nothing.
 """
@@ -10,6 +11,7 @@ from django.db import transaction
 from accounts.roles import Role, give_role
 from incidents import actions
 from incidents.models import Application, Membership, Service, Ticket
+from oncall import demo as oncall_demo
 
 PASSWORD = "firebreak"  # noqa: S105 (demo accounts, printed by `make run`)
 
@@ -23,6 +25,14 @@ ACCOUNTS = [
     ("user", "Ursula", "User", Role.USER, []),
     ("customer", "Carl", "Customer", Role.USER, []),
 ]
+
+# Fictional mobile numbers (the range ARCEP reserves for fiction): pages reach var/sms/.
+PHONES = {
+    "operator": "+33639980001",
+    "developer": "+33639980002",
+    "network": "+33639980003",
+    "manager": "+33639980004",
+}
 
 SERVICES = ["Application developers", "Network", "Infrastructure", "Service desk", "Security"]
 
@@ -72,7 +82,10 @@ TICKETS = [
 
 
 class Command(BaseCommand):
-    help = "Load demo accounts (one per role), services, applications and tickets. Safe to run twice."
+    help = (
+        "Load demo accounts (one per role), services with on-call rotations and escalation policies, "
+        "applications and tickets. Safe to run twice."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -86,7 +99,12 @@ class Command(BaseCommand):
         for username, first, last, role, member_of in ACCOUNTS:
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.com",
+                    "phone": PHONES.get(username, ""),
+                },
             )
             if created:
                 user.set_password(PASSWORD)
@@ -96,6 +114,13 @@ class Command(BaseCommand):
             for name in member_of:
                 Membership.objects.get_or_create(user=user, service=services[name])
             people[username] = user
+
+        # Before the tickets, so the top-priority one pages the developers' on-call person.
+        members_of = {}
+        for username, _first, _last, _role, member_of in ACCOUNTS:
+            for name in member_of:
+                members_of.setdefault(name, []).append(username)
+        oncall_demo.load(services, people, members_of)
 
         for reporter, application, title, description, gravity, criticality in TICKETS:
             if Ticket.objects.filter(title=title, reporter=people[reporter]).exists():
