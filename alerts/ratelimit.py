@@ -1,7 +1,7 @@
 """Each integration's rate limit: alerts counted per one-minute window in the shared cache.
 
 The cache is Redis when REDIS_URL is set, so every web process counts in one place
-(STACK.md 3.9); without it each process has its own counter (LocMemCache). A refusal is
+(STACK.md 3.9); without it, files under var/cache/ shared by the processes of one machine. A refusal is
 counted in the cache too, never by a write per refused request: alerts/actions.py adds
 the pending count to Integration.refused_count at most every FLUSH_EVERY seconds, and
 on each sweep. If the cache itself fails, alerts are admitted (logged): a broken

@@ -71,6 +71,11 @@ INSTALLED_APPS = [
     "analytics",
     "alerts",
     "oncall",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -196,7 +201,15 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Files under var/: shared by the web processes and the workers of one machine, so the
+    # API's and the alerts' rate limits count in one place (a LocMemCache counts per process).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }
     _broker = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
         (_broker / _folder).mkdir(parents=True, exist_ok=True)
@@ -273,6 +286,42 @@ CONTENT_SECURITY_POLICY = {
 # Lists: rows per page (keyset pagination, never OFFSET).
 FIREBREAK_PAGE_SIZE = env_int("FIREBREAK_PAGE_SIZE", 25)
 FIREBREAK_TIMELINE_PAGE_SIZE = env_int("FIREBREAK_TIMELINE_PAGE_SIZE", 100)
+
+# REST API under /api/v1/ (api/): knox tokens (hashed, no expiry, revoked by their owner on
+# /api/tokens/) or the session; JSON in and out; requests counted per token in the cache
+# above (429 with Retry-After past the limit). Rates are "<count>/<second|minute|hour|day>".
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/minute")  # per token (per user on the session)
+API_ANON_RATE_LIMIT = env_str("API_ANON_RATE_LIMIT", "30/minute")  # the schema and its page, per address
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",  # first: its "Token" challenge makes missing credentials a 401
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.handle",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token", "TOKEN_LIMIT_PER_USER": 20}
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 (a model, knox's own: named so migrations can refer to it)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Firebreak API",
+    "DESCRIPTION": "Tickets of the Firebreak desk. Authenticate with `Authorization: Token <token>` "
+    "(tokens are made on /api/tokens/) or, in the browser, with your session.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from static files: no CDN on closed networks
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "incidents.models.Status"},  # status, from_status, to_status
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.document_errors"],
+}
 
 LOGGING = {
     "version": 1,

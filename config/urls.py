@@ -8,5 +8,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
     path("oncall/", include("oncall.urls")),
+    path("api/v1/", include("api.urls")),
+    path("api/tokens/", include("api.token_urls")),
     path("admin/", admin.site.urls),
 ]

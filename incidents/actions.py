@@ -55,7 +55,7 @@ MAX_INTERVENTION_MINUTES = 24 * 60
 class Refused(Exception):
     """An action that may not happen; the message is shown to the user as is.
 
-    Plain Refused is bad input (HTTP 400); see Forbidden and Conflict below.
+    Plain Refused is bad input (HTTP 400); see Forbidden, Conflict and TooLarge below.
     """
 
     def __init__(self, message, field=None):
@@ -70,6 +70,10 @@ class Forbidden(Refused):
 
 class Conflict(Refused):
     """The ticket's state forbids it now: already closed, changed meanwhile (HTTP 409)."""
+
+
+class TooLarge(Refused):
+    """A file over the size limit (HTTP 413 in the API)."""
 
 
 def _require_text(text: str, message: str, field: str) -> str:
@@ -98,7 +102,7 @@ def _check_files(files) -> list:
         )
     for upload in files:
         if upload.size > settings.ATTACHMENT_MAX_BYTES:
-            raise Refused(
+            raise TooLarge(
                 _("%(name)s is larger than %(limit)s.")
                 % {"name": upload.name, "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES)},
                 field="attachments",
