@@ -151,7 +151,9 @@ def test_views_reach_tickets_only_through_visible_to():
     already fetched through visible_to."""
     root = Path(__file__).resolve().parents[2]
     modules = [root / name for name in SURFACES]
-    for pattern in ("*/views/*.py", "*/api*.py", "*/api/*.py", "*/exports*.py", "*/search*.py", "*/feeds*.py"):
+    patterns = ("*/views.py", "*/views/*.py", "*/api*.py", "*/api/*.py", "*/exports*.py", "*/search*.py", "*/feeds*.py")
+    assert root / "oncall" / "views.py" in root.glob("*/views.py")  # every app's pages, the on-call ones too
+    for pattern in patterns:
         modules += root.glob(pattern)
     api = sorted((root / "api").rglob("*.py"))  # the REST API app: views, serializers, filters...
     assert root / "api" / "views.py" in api and root / "api" / "serializers.py" in api
