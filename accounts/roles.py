@@ -30,9 +30,10 @@ _REFERENCE_DATA = [
         ("oncall", "override"),
         ("oncall", "escalationpolicy"),
         ("oncall", "escalationstep"),
+        ("intake", "mailbox"),
     ]
     for verb in ("add", "change", "delete", "view")
-] + ["oncall.view_escalation", "oncall.view_page"]  # escalations are read-only in the admin
+] + ["oncall.view_escalation", "oncall.view_page", "intake.view_inboundmessage"]  # read-only in the admin
 
 PERMISSIONS = {
     Role.OPERATOR: ["incidents.see_all_tickets", "incidents.open_ticket"],
@@ -57,13 +58,7 @@ def sync_roles(**kwargs):
     }
     for role, names in PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role.value)
-        wanted = []
-        for name in names:
-            app_label, codename = name.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if perm is not None:
-                wanted.append(perm)
-        group.permissions.set(wanted)
+        group.permissions.set([existing[name] for name in names if name in existing])
 
 
 def give_role(user, role: Role) -> None:

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "analytics",
     "alerts",
     "oncall",
+    "intake",
     "rest_framework",
     "knox",
     "drf_spectacular",
@@ -247,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATIONS_SWEEP_EVERY)},
     "alerts-sweep": {"task": "alerts.sweep", "schedule": 30.0},  # alerts a lost task left unprocessed
     "oncall-escalate": {"task": "oncall.escalate", "schedule": 30.0, "options": {"expires": 25}},  # next levels
+    "intake-poll": {"task": "intake.poll", "schedule": 60.0, "options": {"expires": 55}},  # IMAP mailboxes
 }
 SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.FileBackend")
 SMS_FILE_PATH = VAR_DIR / "sms"
