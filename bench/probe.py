@@ -30,6 +30,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from incidents import actions  # noqa: E402
 from incidents.models import Application, Gravity, Membership, Service, Status, Ticket  # noqa: E402
+from incidents.pagination import _encode  # noqa: E402
 
 BENCH_TITLE = "[bench]"  # every ticket the bench creates starts with this; cleanup removes them
 RARE_WORD = "kerberos"  # appears in no generated text: a search that finds nothing reads everything
@@ -55,6 +56,10 @@ def count() -> dict:
     return {"tickets": Ticket.objects.count(), "active": active, "removed_leftovers": removed}
 
 
+DEEP_PAGE = 2000  # issue 4: page 2,000 of a filtered list
+PAGE_SIZE = 25  # FIREBREAK_PAGE_SIZE's default, which the bench's server runs with
+
+
 def targets() -> dict:
     """What each scenario reads or changes, chosen from the loaded data."""
     tech = _user("bench-tech")
@@ -78,7 +83,14 @@ def targets() -> dict:
         .get()
     )
     other = Service.objects.exclude(pk=service.pk).order_by("pk").values_list("pk", flat=True)[:1].get()
+    # Page 2,000 (or the last page, on a small desk) of the closed tickets filtered by gravity,
+    # as the cursor a person would reach by paging: the sort values of the row before it.
+    closed = Ticket.objects.filter(status=Status.CLOSED, gravity=Gravity.MINOR).order_by("-closed_at", "-id")
+    page = min(DEEP_PAGE, max(closed.count() // PAGE_SIZE, 1))
+    last_before = closed.values_list("closed_at", "id")[(page - 1) * PAGE_SIZE - 1] if page > 1 else None
     return {
+        "closed_deep_page": page,
+        "closed_deep_cursor": _encode(list(last_before), "n") if last_before else "",
         "service": service.pk,
         "service_name": service.name,
         "other_service": other,

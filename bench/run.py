@@ -287,6 +287,13 @@ def scenarios(target: dict, deep_path: str | None) -> list[dict]:
         ),
         ("all-current", "list", "operator", "/tickets/", "Operator's current tickets (all)"),
         ("closed", "list", "operator", "/tickets/closed/", "Closed tickets (operator)"),
+        (
+            "closed-deep",
+            "list",
+            "operator",
+            f"/tickets/closed/?gravity=minor&cursor={target['closed_deep_cursor']}",
+            f"  same, gravity minor, page {target['closed_deep_page']:,} (cursor)",
+        ),
         ("evolution", "list", "manager", "/tickets/evolution-requests/", "Evolution requests (manager)"),
         ("ticket-20", "ticket", "tech", f"/tickets/{target['full_ticket']}/", "Ticket page, 20 timeline entries"),
         ("customer-current", "list", "customer", "/tickets/", "Customer's own current tickets"),
