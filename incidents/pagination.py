@@ -58,6 +58,12 @@ def _after(ordering: list[str], values: list) -> Q:
         for earlier, value in zip(ordering[:i], values[:i], strict=True):
             step &= Q(**{earlier.lstrip("-"): value})
         condition |= step
+    # The same bound on the first key alone, redundant but what the index can seek to: the
+    # OR above is only a filter to the planner, which then read page 2,000 of a list from
+    # its first row (90,860 rows for 26 at 1M tickets).
+    first = ordering[0].lstrip("-")
+    if values[0] is not None:
+        condition &= Q(**{f"{first}__{'lte' if ordering[0].startswith('-') else 'gte'}": values[0]})
     return condition
 
 
