@@ -40,7 +40,8 @@ PERMISSIONS = {
     Role.TECHNICIAN: ["incidents.work_tickets"],
     Role.MANAGER: ["incidents.see_all_tickets", "incidents.open_ticket", "incidents.decide_evolution_request"],
     Role.USER: [],
-    Role.ADMINISTRATOR: _REFERENCE_DATA,
+    # The notifications admin: what was sent, what failed (and sending it again).
+    Role.ADMINISTRATOR: [*_REFERENCE_DATA, "notifications.view_notification"],
 }
 
 

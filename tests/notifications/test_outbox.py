@@ -12,10 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from config.celery import app
 from incidents import actions
 from incidents.models import Ticket
 from incidents.querysets import who_can_see
-from notifications import delivery
+from notifications import delivery, outbox
 from notifications.models import Channel, Event, Notification, Preference, State
 
 from ..factories import ApplicationFactory, UserFactory, open_ticket
@@ -147,7 +148,15 @@ def test_a_row_is_claimed_by_one_sender_only(ticket):
     assert len(mail.outbox) == 1
 
 
-def test_sweep_requeues_lost_and_stuck_rows(dev_tech, manager, ticket, settings):
+@pytest.fixture
+def empty_queue():
+    """The test run's own delivery queue, emptied of what earlier tests published."""
+    app.control.purge()
+    yield
+    app.control.purge()
+
+
+def test_sweep_requeues_lost_and_stuck_rows(dev_tech, manager, ticket, settings, empty_queue):
     settings.NOTIFICATIONS_STUCK_AFTER, settings.NOTIFICATIONS_REQUEUE_AFTER = 120, 60
     now = timezone.now()
     first, second, third = Notification.objects.filter(ticket=ticket).order_by("pk")[:3]
@@ -159,6 +168,27 @@ def test_sweep_requeues_lost_and_stuck_rows(dev_tech, manager, ticket, settings)
     assert queued[first.pk].state == State.PENDING and queued[first.pk].queued_at > now
     assert queued[second.pk].queued_at > now
     assert queued[third.pk].queued_at == now
+
+
+def test_sweep_leaves_rows_the_broker_still_holds(dev_tech, manager, ticket, settings, empty_queue):
+    """A backlog is not queued again each sweep: the broker hands out messages in order,
+    so its M messages are at best those of the M rows queued last; older rows were lost."""
+    settings.NOTIFICATIONS_REQUEUE_AFTER = 60
+    first, second, third = Notification.objects.filter(ticket=ticket).order_by("pk")
+    assert outbox.enqueue([second.pk, third.pk]) == 2  # two messages wait in the broker
+    assert delivery.messages_waiting() == 2
+    now = timezone.now()
+    for minutes, row in [(7, first), (6, second), (5, third)]:  # all queued long ago
+        Notification.objects.filter(pk=row.pk).update(queued_at=now - timedelta(minutes=minutes))
+
+    assert delivery.sweep(now=now) == 1
+    assert Notification.objects.get(pk=first.pk).queued_at > now
+    assert delivery.sweep(now=now) == 0  # three messages for three rows
+
+    assert delivery.deliver(first.pk) == "sent"  # here; its message stays in the broker
+    app.control.purge()  # the broker restarts empty: the two rows still pending go again
+    assert delivery.sweep(now=now) == 2
+    assert delivery.messages_waiting() == 2
 
 
 def test_twilio_backend_posts_one_form_with_basic_auth(settings):
