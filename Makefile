@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test screenshots lint fmt check demo worker beat web messages vendor bench bench-alerts clean
+.PHONY: run test screenshots lint fmt check demo worker beat web messages vendor bench bench-alerts bench-notifications clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -72,10 +72,15 @@ BENCH_TICKETS ?= 10000,1000000
 bench: $(STAMP)
 	$(PYTHON) bench/run.py --tickets $(BENCH_TICKETS) $(BENCH_ARGS)
 	$(PYTHON) bench/alerts.py $(BENCH_ALERTS_ARGS)
+	$(PYTHON) bench/notifications.py $(BENCH_NOTIFICATIONS_ARGS)
 
 # Monitoring alerts alone: what one web worker accepts, and how soon the ticket exists.
 bench-alerts: $(STAMP)
 	$(PYTHON) bench/alerts.py $(BENCH_ALERTS_ARGS)
+
+# Notifications alone: e-mails delivered per second, and commit-to-SMTP delay at 50 events/s.
+bench-notifications: $(STAMP)
+	$(PYTHON) bench/notifications.py $(BENCH_NOTIFICATIONS_ARGS)
 
 vendor:
 	$(PY) bin/vendor_assets.py
