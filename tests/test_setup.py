@@ -135,3 +135,28 @@ def test_no_page_loads_assets_from_a_cdn():
         and any(host in path.read_text(errors="ignore") for host in ("//cdn.", "unpkg.com", "jsdelivr"))
     ]
     assert offenders == []
+
+
+def test_docker_compose_describes_the_production_stack():
+    """docker-compose.yml cannot run here (no Docker engine), so it is read: the services
+    the README promises, each Firebreak one built from this image, and every command
+    naming a management command or Celery app that exists."""
+    import yaml
+    from django.core.management import get_commands
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "beat", "mail", "db", "redis"}
+    for name in ("web", "worker", "beat", "mail"):
+        service = services[name]
+        assert service["build"] == "." and service["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert service["environment"]["REDIS_URL"].startswith("redis://")
+        assert {"db", "redis"} <= set(service["depends_on"])
+    assert "gunicorn config.wsgi" in services["web"]["command"]
+    assert services["worker"]["command"].startswith("celery -A config worker")
+    assert services["beat"]["command"].startswith("celery -A config beat")
+    managed = [word for service in services.values() for word in str(service.get("command", "")).split()]
+    for index, word in enumerate(managed[:-1]):
+        if word == "manage.py":
+            assert managed[index + 1] in get_commands(), managed[index + 1]
+    assert set(compose["volumes"]) >= {"firebreak-data", "postgres-data", "redis-data"}
