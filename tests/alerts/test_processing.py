@@ -192,3 +192,24 @@ def test_only_the_integration_that_opened_a_ticket_closes_it_on_recovery(ticket,
         desk.close_ticket_on_recovery(ticket, by=dev_tech, comment="Recovered.")
     ticket.refresh_from_db()
     assert ticket.status == Status.OPEN
+
+
+def test_a_burst_of_webhooks_queues_one_processing_run_until_it_starts(
+    client, alertmanager, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The alert after a storm must not wait behind one task per request of the storm."""
+    from alerts import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.process_waiting, "apply_async", lambda args, **options: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            assert post_alerts(client, alertmanager, am_payload(am_alert(f"burst-{n}"))).status_code == 202
+    assert queued == [(alertmanager.pk,)]
+
+    assert actions.process_waiting(alertmanager.pk) == 5  # the run takes every alert waiting
+    assert not Alert.objects.filter(processed_at__isnull=True).exists()
+    assert Ticket.objects.count() == 5
+    with django_capture_on_commit_callbacks(execute=True):
+        post_alerts(client, alertmanager, am_payload(am_alert("after-the-burst")))
+    assert queued == [(alertmanager.pk,)] * 2  # that run started: the next alert queues its own
