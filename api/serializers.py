@@ -122,7 +122,7 @@ class TicketSerializer(TicketSummarySerializer):
     timeline_truncated = serializers.BooleanField(
         read_only=True, source="page.truncated", help_text=_("Only the first entries are listed.")
     )
-    watchers = PersonSerializer(many=True, read_only=True, source="page.watchers")
+    watchers = PersonSerializer(many=True, read_only=True, source="page.watching_users")
     actions = serializers.SerializerMethodField(help_text=_("What the user asking may do to this ticket now."))
 
     @extend_schema_field(

@@ -2,9 +2,6 @@
 visible_to (any other is a 404), check the input's shape, call one action of
 incidents.actions and answer. Refusals become errors in api.errors."""
 
-from dataclasses import dataclass
-
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -17,6 +14,7 @@ from rest_framework.reverse import reverse
 
 from incidents import actions, rules
 from incidents.models import Application, Service, Ticket
+from incidents.ticket_page import read_ticket_page
 
 from .filters import ApiTicketFilter
 from .pagination import TicketCursor
@@ -38,23 +36,9 @@ from .serializers import (
 )
 
 
-@dataclass
-class TicketPage:
-    """What the ticket page shows a user besides the ticket's own fields."""
-
-    entries: list
-    truncated: bool
-    watchers: list
-    allowed: dict
-
-
 def with_page(ticket: Ticket, user) -> Ticket:
-    """The ticket with its page for `user`: timeline (internal notes only for staff),
-    watchers and allowed actions, in a fixed number of queries (incidents.views too)."""
-    limit = settings.FIREBREAK_TIMELINE_PAGE_SIZE
-    entries = list(ticket.timeline.for_viewer(user).for_page()[: limit + 1])
-    watchers = [watcher.user for watcher in ticket.watchers.select_related("user").order_by("created_at")]
-    ticket.page = TicketPage(entries[:limit], len(entries) > limit, watchers, rules.allowed_actions(user, ticket))
+    """The ticket with what its page shows `user` (incidents.ticket_page), for the serializer."""
+    ticket.page = read_ticket_page(ticket, user)
     return ticket
 
 

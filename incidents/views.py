@@ -32,6 +32,7 @@ from .forms import (
 )
 from .models import Attachment, Channel, Status, Ticket
 from .pagination import paginate
+from .ticket_page import read_ticket_page
 
 # Types a browser would render or run: served as opaque bytes, whatever the sender said.
 RENDERED_TYPES = {
@@ -134,18 +135,15 @@ def _action_forms(ticket, user, allowed, bound=None):
 
 
 def _render_ticket(request, ticket, bound=None, status=200):
-    allowed = rules.allowed_actions(request.user, ticket)
-    limit = settings.FIREBREAK_TIMELINE_PAGE_SIZE
-    entries = list(ticket.timeline.for_viewer(request.user).for_page()[: limit + 1])
-    watchers = list(ticket.watchers.select_related("user").order_by("created_at"))
+    page = read_ticket_page(ticket, request.user)
     context = {
-        "watchers": watchers,
-        "watching": any(w.user_id == request.user.pk for w in watchers),
+        "watchers": page.watchers,
+        "watching": any(w.user_id == request.user.pk for w in page.watchers),
         "ticket": ticket,
-        "entries": entries[:limit],
-        "timeline_truncated": len(entries) > limit,
-        "allowed": allowed,
-        "forms": _action_forms(ticket, request.user, allowed, bound),
+        "entries": page.entries,
+        "timeline_truncated": page.truncated,
+        "allowed": page.allowed,
+        "forms": _action_forms(ticket, request.user, page.allowed, bound),
         # The page this user may acknowledge here, if the ticket is paging them.
         "awaiting_page": Page.objects.awaiting(user=request.user, ticket=ticket).last(),
     }
