@@ -3,6 +3,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from incidents.readonly_admin import ReadOnlyAdmin
+
 from . import actions
 from .models import Alert, AlertGroup, Integration, Kind
 
@@ -79,21 +81,6 @@ class IntegrationAdmin(admin.ModelAdmin):
             return None
         integration = queryset.get()
         return _credentials_page(request, integration, actions.renew_credentials(integration))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Alerts and groups change only through alerts.actions."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Alert)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import Application, Membership, Service, Ticket
+from .readonly_admin import ReadOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -26,21 +27,11 @@ class ApplicationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdmin):
     """Read-only: tickets change through the desk's actions, which write the timeline."""
 
     list_display = ["number", "title", "status", "priority", "service", "application", "created_at"]
     list_select_related = ["service", "application"]
     list_filter = ["status", "priority"]
     search_fields = ["number"]
-    show_full_result_count = False
     date_hierarchy = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from incidents.readonly_admin import ReadOnlyAdmin
+
 from .models import InboundMessage, Mailbox
 
 
@@ -64,7 +66,7 @@ class MailboxAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(ReadOnlyAdmin):
     """What became of every message received: read-only, the audit of the intake."""
 
     list_display = ["received_at", "sender", "subject", "mailbox", "via", "outcome", "ticket"]
@@ -72,7 +74,6 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_select_related = ["mailbox", "ticket"]
     search_fields = ["message_id", "sender", "subject"]
     date_hierarchy = "received_at"
-    show_full_result_count = False
     fields = [
         "message_id",
         "received_at",
@@ -86,12 +87,3 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "replied_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,6 +4,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from incidents.readonly_admin import ReadOnlyAdmin
+
 from .models import Escalation, EscalationPolicy, EscalationStep, Override, Page, Rotation, RotationMember
 
 
@@ -72,7 +74,7 @@ class PageInline(admin.TabularInline):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdmin):
     """Read-only: the escalation of each top-priority ticket and whom it paged."""
 
     list_display = ["ticket", "state", "level", "next_at", "started_at", "acknowledged_by", "acknowledged_at"]
@@ -80,15 +82,5 @@ class EscalationAdmin(admin.ModelAdmin):
     list_filter = ["state"]
     search_fields = ["ticket__number"]
     ordering = ["-started_at"]
-    show_full_result_count = False
     readonly_fields = [f.name for f in Escalation._meta.fields]
     inlines = [PageInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
